@@ -1,0 +1,161 @@
+"""Tight-binding models: the ``hop={R: T_R}`` container and its Bloch Hamiltonian.
+
+Convention (``shared/notes/conventions.md``): ``<r|H|r+R> = T_R`` for the N x N
+orbital blocks, hermiticity ``T_{-R} = T_R^dagger``, and the Bloch Hamiltonian
+uses the actual orbital positions r = R + tau_a ("convention II")::
+
+    h_ab(k) = sum_R T_R[a, b] exp(i k . (R + tau_b - tau_a))
+
+with k cartesian (units 1/a, hbar = a = 1) and R, tau in fractional coordinates
+of the lattice vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["BlochModel", "TightBinding"]
+
+
+@runtime_checkable
+class BlochModel(Protocol):
+    """What the semiclassical side needs of a model: h(k) and its gradient."""
+
+    dim: int
+    norbs: int
+
+    def bloch(self, k: ArrayLike) -> NDArray[np.complex128]:
+        """h(k), shape (..., N, N) for k of shape (..., d)."""
+
+    def bloch_derivative(self, k: ArrayLike) -> NDArray[np.complex128]:
+        """d h / d k_i, shape (..., d, N, N) for k of shape (..., d)."""
+
+
+class TightBinding:
+    """N-orbital tight-binding model on a d-dimensional Bravais lattice.
+
+    Parameters
+    ----------
+    hoppings
+        ``{R: T_R}`` with R a tuple of d integers (lattice-vector units) and T_R
+        an N x N complex array, ``<r|H|r+R> = T_R``. Both R and -R may be given
+        (then ``T_{-R}`` must equal ``T_R^dagger``); if only one of a pair is
+        given the other is completed as its conjugate transpose. ``R = 0`` must
+        be Hermitian.
+    positions
+        Orbital positions tau_a, shape (N, d), fractional coordinates.
+        Default: all orbitals at the origin.
+    lattice_vectors
+        Shape (d, d); row i is the cartesian lattice vector a_i. Default: the
+        identity (square or cubic lattice, a = 1).
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree, values are not finite, or the hoppings are not
+        Hermitian (the message names the offending R).
+    """
+
+    def __init__(
+        self,
+        hoppings: Mapping[tuple[int, ...], ArrayLike],
+        positions: ArrayLike | None = None,
+        lattice_vectors: ArrayLike | None = None,
+    ) -> None:
+        if not hoppings:
+            raise ValueError("hoppings is empty: a model needs at least T_0")
+        items = {tuple(int(x) for x in R): np.asarray(T, dtype=complex) for R, T in hoppings.items()}
+        dims = {len(R) for R in items}
+        if len(dims) != 1:
+            raise ValueError(f"hopping vectors R have mixed lengths {sorted(dims)}")
+        d = dims.pop()
+        shapes = {T.shape for T in items.values()}
+        if len(shapes) != 1:
+            raise ValueError(f"hopping matrices have mixed shapes {sorted(shapes)}")
+        shape = shapes.pop()
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"hopping matrices must be square N x N, got shape {shape}")
+        n = shape[0]
+        for R, T in items.items():
+            if not np.all(np.isfinite(T)):
+                raise ValueError(f"hopping T_R for R={R} has non-finite entries")
+        full: dict[tuple[int, ...], np.ndarray] = {}
+        for R, T in items.items():
+            mR = tuple(-x for x in R)
+            if mR in items:
+                if not np.allclose(items[mR], T.conj().T, rtol=0, atol=1e-12):
+                    raise ValueError(
+                        f"non-Hermitian hoppings: T_{{-R}} != T_R^dagger for R={R}"
+                    )
+            full[R] = T
+            full[mR] = T.conj().T if mR not in items else items[mR]
+        self.dim = d
+        self.norbs = n
+        self.hoppings = full
+
+        if positions is None:
+            positions = np.zeros((n, d))
+        self.positions = np.asarray(positions, dtype=float)
+        if self.positions.shape != (n, d):
+            raise ValueError(f"positions must have shape (N, d) = {(n, d)}, got {self.positions.shape}")
+        if lattice_vectors is None:
+            lattice_vectors = np.eye(d)
+        self.lattice_vectors = np.asarray(lattice_vectors, dtype=float)
+        if self.lattice_vectors.shape != (d, d):
+            raise ValueError(f"lattice_vectors must have shape (d, d) = {(d, d)}, got {self.lattice_vectors.shape}")
+        if not (np.all(np.isfinite(self.positions)) and np.all(np.isfinite(self.lattice_vectors))):
+            raise ValueError("positions and lattice_vectors must be finite")
+        if abs(np.linalg.det(self.lattice_vectors)) < 1e-12:
+            raise ValueError("lattice_vectors are linearly dependent")
+
+        # Cached arrays for batched evaluation: one row per (R, a, b) displacement.
+        self._R = np.array(list(full.keys()), dtype=int)  # (nR, d)
+        self._T = np.array(list(full.values()))  # (nR, N, N)
+        tau = self.positions @ self.lattice_vectors  # cartesian orbital positions (N, d)
+        Rc = self._R @ self.lattice_vectors  # (nR, d)
+        # displacement from orbital a in cell 0 to orbital b in cell R: (nR, N, N, d)
+        self._disp = Rc[:, None, None, :] + tau[None, None, :, :] - tau[None, :, None, :]
+
+    @property
+    def cell_area(self) -> float:
+        """Volume (area in 2D) of the unit cell, in units of a^d."""
+        return float(abs(np.linalg.det(self.lattice_vectors)))
+
+    @property
+    def reciprocal_vectors(self) -> NDArray[np.float64]:
+        """Rows b_j with a_i . b_j = 2 pi delta_ij."""
+        return 2 * np.pi * np.linalg.inv(self.lattice_vectors).T
+
+    def _check_k(self, k: ArrayLike) -> np.ndarray:
+        k = np.asarray(k, dtype=float)
+        if k.shape[-1:] != (self.dim,):
+            raise ValueError(f"k must have last axis of length d={self.dim}, got shape {k.shape}")
+        return k
+
+    def _phases(self, k: np.ndarray) -> np.ndarray:
+        # exp(i k . disp): shape (..., nR, N, N)
+        return np.exp(1j * np.einsum("...i,rabi->...rab", k, self._disp))
+
+    def bloch(self, k: ArrayLike) -> NDArray[np.complex128]:
+        """Bloch Hamiltonian h(k) (convention II), shape (..., N, N), energy units of the hoppings."""
+        k = self._check_k(k)
+        return np.einsum("...rab,rab->...ab", self._phases(k), self._T)
+
+    def bloch_derivative(self, k: ArrayLike) -> NDArray[np.complex128]:
+        """Analytic gradient d h / d k_i, shape (..., d, N, N)."""
+        k = self._check_k(k)
+        ph = self._phases(k) * self._T
+        return 1j * np.einsum("...rab,rabi->...iab", ph, self._disp)
+
+    def bloch_hessian(self, k: ArrayLike) -> NDArray[np.complex128]:
+        """Analytic second derivative d^2 h / d k_i d k_j, shape (..., d, d, N, N)."""
+        k = self._check_k(k)
+        ph = self._phases(k) * self._T
+        return -np.einsum("...rab,rabi,rabj->...ijab", ph, self._disp, self._disp)
+
+    def __repr__(self) -> str:
+        return f"TightBinding(dim={self.dim}, norbs={self.norbs}, nhops={len(self.hoppings)})"
