@@ -112,13 +112,32 @@ class TightBinding:
         if abs(np.linalg.det(self.lattice_vectors)) < 1e-12:
             raise ValueError("lattice_vectors are linearly dependent")
 
-        # Cached arrays for batched evaluation: one row per (R, a, b) displacement.
+        # Cached arrays for batched evaluation. h(k) = D(k)^dagger hR(k) D(k) with
+        # hR(k) = sum_R T_R exp(i k.R) and D = diag(exp(i k.tau_a)): nR + N
+        # exponentials per k instead of nR N^2.
         self._R = np.array(list(full.keys()), dtype=int)  # (nR, d)
         self._T = np.array(list(full.values()))  # (nR, N, N)
-        tau = self.positions @ self.lattice_vectors  # cartesian orbital positions (N, d)
-        Rc = self._R @ self.lattice_vectors  # (nR, d)
-        # displacement from orbital a in cell 0 to orbital b in cell R: (nR, N, N, d)
-        self._disp = Rc[:, None, None, :] + tau[None, None, :, :] - tau[None, :, None, :]
+        self._Rc = self._R @ self.lattice_vectors  # cartesian R, (nR, d)
+        self._tau = self.positions @ self.lattice_vectors  # cartesian orbital positions (N, d)
+        # tau_b - tau_a for element (a, b): (N, N, d)
+        self._dtau = self._tau[None, :, :] - self._tau[:, None, :]
+
+    @property
+    def displacements(self) -> NDArray[np.float64]:
+        """Cartesian hopping displacements R + tau_b - tau_a, shape (nR, N, N, d), in the order of ``hopping_vectors``."""
+        return self._Rc[:, None, None, :] + self._dtau[None]
+
+    _disp = displacements  # TEMPORARY alias used by keldysh/evolution.py while it is being written
+
+    @property
+    def hopping_vectors(self) -> NDArray[np.int_]:
+        """Integer hopping vectors R, shape (nR, d)."""
+        return self._R
+
+    @property
+    def hopping_matrices(self) -> NDArray[np.complex128]:
+        """Hopping matrices T_R, shape (nR, N, N), same order as ``hopping_vectors``."""
+        return self._T
 
     @property
     def cell_area(self) -> float:
@@ -136,26 +155,50 @@ class TightBinding:
             raise ValueError(f"k must have last axis of length d={self.dim}, got shape {k.shape}")
         return k
 
-    def _phases(self, k: np.ndarray) -> np.ndarray:
-        # exp(i k . disp): shape (..., nR, N, N)
-        return np.exp(1j * np.einsum("...i,rabi->...rab", k, self._disp))
+    def _cell_sums(self, k: np.ndarray, order: int) -> list[np.ndarray]:
+        """sum_R T_R (i R)^(i...) exp(i k.R) for derivative orders 0..order, orbital phases excluded."""
+        ph = np.exp(1j * (k @ self._Rc.T))  # (..., nR)
+        out = [np.tensordot(ph, self._T, axes=([-1], [0]))]
+        if order >= 1:
+            w = 1j * ph[..., None, :] * self._Rc.T  # (..., d, nR)
+            out.append(np.tensordot(w, self._T, axes=([-1], [0])))
+        if order >= 2:
+            w = -ph[..., None, None, :] * self._Rc.T[:, None, :] * self._Rc.T[None, :, :]  # (..., d, d, nR)
+            out.append(np.tensordot(w, self._T, axes=([-1], [0])))
+        return out
+
+    def _with_orbital_phase(self, k: np.ndarray, x: np.ndarray, extra_axes: int) -> np.ndarray:
+        """Multiply x (..., [d, ...], N, N) by exp(i k.(tau_b - tau_a)); a no-op when all orbitals share one position."""
+        if not self._dtau.any():
+            return x
+        ph = np.exp(1j * np.einsum("...i,abi->...ab", k, self._dtau))
+        return x * ph.reshape(ph.shape[:-2] + (1,) * extra_axes + ph.shape[-2:])
 
     def bloch(self, k: ArrayLike) -> NDArray[np.complex128]:
         """Bloch Hamiltonian h(k) (convention II), shape (..., N, N), energy units of the hoppings."""
         k = self._check_k(k)
-        return np.einsum("...rab,rab->...ab", self._phases(k), self._T)
+        (h,) = self._cell_sums(k, 0)
+        return self._with_orbital_phase(k, h, 0)
 
     def bloch_derivative(self, k: ArrayLike) -> NDArray[np.complex128]:
         """Analytic gradient d h / d k_i, shape (..., d, N, N)."""
         k = self._check_k(k)
-        ph = self._phases(k) * self._T
-        return 1j * np.einsum("...rab,rabi->...iab", ph, self._disp)
+        h, dh = self._cell_sums(k, 1)
+        dt = 1j * np.moveaxis(self._dtau, -1, 0)  # (d, N, N)
+        return self._with_orbital_phase(k, dh + dt * h[..., None, :, :], 1)
 
     def bloch_hessian(self, k: ArrayLike) -> NDArray[np.complex128]:
         """Analytic second derivative d^2 h / d k_i d k_j, shape (..., d, d, N, N)."""
         k = self._check_k(k)
-        ph = self._phases(k) * self._T
-        return -np.einsum("...rab,rabi,rabj->...ijab", ph, self._disp, self._disp)
+        h, dh, ddh = self._cell_sums(k, 2)
+        dt = 1j * np.moveaxis(self._dtau, -1, 0)  # (d, N, N)
+        out = (
+            ddh
+            + dt[:, None] * dh[..., None, :, :, :]
+            + dt[None, :] * dh[..., :, None, :, :]
+            + dt[:, None] * dt[None, :] * h[..., None, None, :, :]
+        )
+        return self._with_orbital_phase(k, out, 2)
 
     def __repr__(self) -> str:
         return f"TightBinding(dim={self.dim}, norbs={self.norbs}, nhops={len(self.hoppings)})"

@@ -39,7 +39,7 @@ def qwz(m: float, t0: float = 0.0) -> TightBinding:
     h(k) = sin kx sx + sin ky sy + (m + cos kx + cos ky) sz + t0 (cos kx + cos ky) s0.
 
     Gapped for m not in {-2, 0, 2}; Chern number of the lower band is
-    +1 for 0 < m < 2, -1 for -2 < m < 0, 0 for |m| > 2 (Berry connection
+    -1 for 0 < m < 2, +1 for -2 < m < 0, 0 for |m| > 2 (Berry connection
     A = i<u|grad u>, Omega = dA_y/dk_x - dA_x/dk_y). A nonzero t0 breaks
     particle-hole symmetry; the gap stays open while |t0| is small enough.
     """
