@@ -4,7 +4,8 @@ This package knows nothing of :mod:`semiclassics`.
 """
 
 from . import models
+from .efield import UniformE
 from .fields import UniformB
 from .lattice import BlochModel, TightBinding
 
-__all__ = ["BlochModel", "TightBinding", "UniformB", "models"]
+__all__ = ["BlochModel", "TightBinding", "UniformB", "UniformE", "models"]

@@ -127,8 +127,6 @@ class TightBinding:
         """Cartesian hopping displacements R + tau_b - tau_a, shape (nR, N, N, d), in the order of ``hopping_vectors``."""
         return self._Rc[:, None, None, :] + self._dtau[None]
 
-    _disp = displacements  # TEMPORARY alias used by keldysh/evolution.py while it is being written
-
     @property
     def hopping_vectors(self) -> NDArray[np.int_]:
         """Integer hopping vectors R, shape (nR, d)."""

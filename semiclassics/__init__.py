@@ -6,9 +6,11 @@ Needs only a model with ``dim``, ``norbs``, ``bloch(k)``, ``bloch_derivative(k)`
 
 Modules: :mod:`.sun` (su(N) algebra), :mod:`.geometry` (Berry curvature tensor
 Eq. 13, orbital moment, Chern numbers), :mod:`.predictions` (Eqs. 12, 14-17,
-19, 25-28), :mod:`.moyal` (first-order gradient-expansion reference).
+19, 25-28), :mod:`.moyal` (first-order gradient-expansion reference),
+:mod:`.kinetics` (Eq. 29), :mod:`.efield` (Eqs. 25-26 in a uniform E),
+:mod:`.transport` (Eq. 35), :mod:`.chiral` (Eqs. 33, 36).
 """
 
-from . import geometry, moyal, predictions, sun
+from . import chiral, efield, geometry, kinetics, moyal, predictions, sun, transport
 
-__all__ = ["geometry", "moyal", "predictions", "sun"]
+__all__ = ["chiral", "efield", "geometry", "kinetics", "moyal", "predictions", "sun", "transport"]
