@@ -4,8 +4,24 @@ This package knows nothing of :mod:`semiclassics`.
 """
 
 from . import models
+from .chebyshev import WignerKernel
+from .errors import ConvergenceError, GapError
 from .efield import UniformE
+from .exact import band_wigner, fermi_wigner, local_density_matrix, wigner_kernel
 from .fields import UniformB
 from .lattice import BlochModel, TightBinding
 
-__all__ = ["BlochModel", "TightBinding", "UniformB", "UniformE", "models"]
+__all__ = [
+    "BlochModel",
+    "ConvergenceError",
+    "GapError",
+    "TightBinding",
+    "UniformB",
+    "UniformE",
+    "WignerKernel",
+    "band_wigner",
+    "fermi_wigner",
+    "local_density_matrix",
+    "models",
+    "wigner_kernel",
+]

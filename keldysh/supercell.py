@@ -73,6 +73,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .errors import ConvergenceError
 from .fields import UniformB
 from .lattice import TightBinding
 
@@ -89,10 +90,6 @@ __all__ = [
 
 SUPERCELL_AXIS = {"landau_x": 0, "landau_y": 1}
 _CHUNK_BYTES = 64 * 2**20  # memory budget of one batch of supercell Bloch matrices
-
-
-class ConvergenceError(RuntimeError):
-    """The exact solver could not reach the requested accuracy within its resource limit."""
 
 
 def rational_flux(flux: float, max_denominator: int = 2000) -> tuple[int, int]:

@@ -56,11 +56,17 @@ def wigner_from_kernel(
     """
     a = np.asarray(lattice_vectors, dtype=float)
     tau = np.asarray(positions, dtype=float) @ a
-    Rc = np.asarray(cells, dtype=float) @ a
+    cells = np.asarray(cells, dtype=int)
     vals = np.asarray(values, dtype=complex)
     k = np.asarray(k, dtype=float)
-    # Split the phase: exp(-ik.(R + tau_a - tau_b)) = exp(-ik.R) exp(-ik.tau_a) exp(+ik.tau_b)
-    cell_phase = np.exp(-1j * (k @ Rc.T))  # (..., nS)
+    # Split the phase: exp(-ik.(R + tau_a - tau_b)) = exp(-ik.R) exp(-ik.tau_a) exp(+ik.tau_b),
+    # and exp(-ik.R) = prod_i exp(-i (k.a_i) R_i) from one phase table per lattice direction.
+    ka = k @ a.T
+    lo = cells.min(axis=0)
+    cell_phase: np.ndarray | float = 1.0
+    for i in range(a.shape[0]):
+        table = np.exp(-1j * ka[..., i, None] * np.arange(lo[i], cells[:, i].max() + 1))
+        cell_phase = cell_phase * table[..., cells[:, i] - lo[i]]  # (..., nS)
     w = np.tensordot(cell_phase, vals, axes=([-1], [0]))  # (..., N, N)
     orb = np.exp(-1j * (k @ tau.T))  # (..., N)
     return w * orb[..., :, None] * orb.conj()[..., None, :]

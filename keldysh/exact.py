@@ -1,0 +1,258 @@
+"""Public entry points of the exact solver: Wigner functions of f(H) in a uniform B.
+
+All functions take a 2D :class:`keldysh.TightBinding` model and a
+:class:`keldysh.UniformB` field (flux per unit cell, Peierls phases of
+``shared/notes/conventions.md``) and return the gauge-invariant lattice Wigner
+function (paper's phase-space objects; :mod:`keldysh.wigner`)::
+
+    W_O(k) = sum_s exp(-i k.s) O~(r0 + s, r0),   O~ = O exp(-i phi)  (Wilson line)
+
+of an operator O = f(H), elementwise accurate to ``tol`` (max over k and
+matrix elements of |W - W_exact|). At zero field W_{f(H)}(k) = f(h(k)).
+
+Usage::
+
+    import numpy as np
+    from keldysh import models, UniformB
+    from keldysh.exact import band_wigner, fermi_wigner, local_density_matrix, wigner_kernel
+    from keldysh.spectral import band_window
+
+    model, field = models.qwz(1.0, t0=0.3), UniformB(1e-3)
+    k = np.random.default_rng(0).uniform(-np.pi, np.pi, (100, 2))  # (nk, 2) cartesian momenta
+    P0 = band_wigner(model, field, 0, k)                 # W of the band projector Pi_0, (nk, 2, 2)
+    E0 = band_wigner(model, field, 0, k, moment=1)       # W of H Pi_0 (first energy moment)
+    nF = fermi_wigner(model, field, mu=-1.5, T=0.2, k=k)  # W of n_F(H) (a metal)
+    rho = local_density_matrix(model, field, mu=-0.3, T=0.0)  # on-site block, Tr = 1 - flux C = 1.001
+    kern = wigner_kernel(model, field, band_window(model, 1))  # one kernel: kern.wigner(k) at many k
+
+Methods
+-------
+``method="chebyshev"`` (algorithm (b), :mod:`keldysh.chebyshev`) works at any flux;
+``"supercell"`` (algorithm (a), :mod:`keldysh.supercell`) needs a rational flux p/q
+(``Fraction(flux).limit_denominator()`` must equal the flux) and evaluates the
+exact f on the same cells |R_s| <= S that the zero-field decay of f calls for;
+``"auto"`` is ``"chebyshev"``. Band projectors need global gaps around the band
+(:func:`keldysh.spectral.band_window`); T = 0 needs mu in a gap.
+
+Kernels are cached per (model content, flux, f, tol, method): asking for many k
+or several quantities of one model and field does not recompute. Errors:
+``ValueError`` (bad input, T = 0 with mu in a band), :class:`GapError` (the field
+closes a gap), :class:`ConvergenceError` (tolerance out of reach; says why).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from fractions import Fraction
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .chebyshev import (
+    SHARE_TRUNCATION,
+    WignerKernel,
+    chebyshev_kernels,
+    clear_caches,
+    model_fingerprint,
+    zero_field_range,
+)
+from .fields import UniformB
+from .lattice import TightBinding
+from .patch import _check_model, ball_size, shell_index
+from .spectral import BandWindow, FermiDirac, band_window
+
+__all__ = ["METHODS", "band_wigner", "fermi_wigner", "local_density_matrix", "wigner_kernel", "clear_cache"]
+
+METHODS = ("auto", "chebyshev", "supercell")
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def clear_cache() -> None:
+    """Forget every cached kernel (and the zero-field data cached by :mod:`keldysh.chebyshev`)."""
+    _CACHE.clear()
+    clear_caches()
+
+
+def _check(model, field, tol, method) -> str:
+    _check_model(model)
+    if not isinstance(field, UniformB):
+        raise TypeError(f"field must be a keldysh.UniformB, got {type(field).__name__}")
+    if not (tol > 0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be positive and finite, got {tol}")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+    return "chebyshev" if method == "auto" else method
+
+
+def _store(key, kernel: WignerKernel) -> None:
+    _CACHE[key] = kernel
+    _CACHE.move_to_end(key)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
+def _companions(func: Callable) -> list[Callable]:
+    """Functions worth computing in the same recursion (the projector of a moment, and vice versa)."""
+    if isinstance(func, BandWindow):
+        return [BandWindow(func.lower_gap, func.upper_gap, j, func.band) for j in sorted({0, func.moment})]
+    return [func]
+
+
+def wigner_kernel(
+    model: TightBinding,
+    field: UniformB,
+    func: Callable,
+    tol: float = 1e-11,
+    method: str = "auto",
+) -> WignerKernel:
+    """Dressed kernel O~(R_s + tau_a, tau_b) of O = f(H) with its error estimate (cached).
+
+    Parameters
+    ----------
+    model, field
+        2D tight-binding model and uniform B (flux per unit cell).
+    func
+        :class:`keldysh.spectral.BandWindow` (Pi_n or H^j Pi_n),
+        :class:`keldysh.spectral.FermiDirac` (n_F(H)) or a smooth vectorized
+        callable of energies (hashable, for the cache).
+    tol
+        Target max over k and matrix elements of |W(k) - W_exact(k)|.
+    method
+        ``"auto"`` (= ``"chebyshev"``), ``"chebyshev"`` or ``"supercell"``.
+
+    Returns
+    -------
+    WignerKernel
+        ``.cells``, ``.values``, ``.error``, ``.wigner(k)``.
+    """
+    method = _check(model, field, tol, method)
+    fp = model_fingerprint(model)
+
+    def key(f):
+        return (fp, float(field.flux), f, float(tol), method)
+
+    if key(func) in _CACHE:
+        _CACHE.move_to_end(key(func))
+        return _CACHE[key(func)]
+    if method == "chebyshev":
+        funcs = _companions(func)
+        for f, kernel in zip(funcs, chebyshev_kernels(model, field, funcs, tol)):
+            _store(key(f), kernel)
+        return _CACHE[key(func)]
+    kernel = _supercell(model, field, func, tol)
+    _store(key(func), kernel)
+    return kernel
+
+
+def _supercell(model: TightBinding, field: UniformB, func: Callable, tol: float) -> WignerKernel:
+    """Algorithm (a) on the cells |R_s| <= S chosen from the zero-field decay of f (10% margin for the field)."""
+    frac = Fraction(field.flux).limit_denominator()
+    if float(frac) != field.flux:
+        raise ValueError(
+            f"method='supercell' needs a rational flux p/q; flux={field.flux!r} is not "
+            f"(closest {frac}); use method='chebyshev'"
+        )
+    try:
+        from .supercell import supercell_kernel
+    except ImportError as err:  # pragma: no cover - algorithm (a) not installed
+        raise NotImplementedError("method='supercell' needs keldysh.supercell (algorithm (a))") from err
+    S0, decay = zero_field_range(model, func, SHARE_TRUNCATION * tol)
+    S = int(math.ceil(1.1 * S0)) + 2
+    tail = decay.tail(S)
+    L = np.arange(-S, S + 1)
+    cells = np.stack(np.meshgrid(L, L, indexing="ij"), -1).reshape(-1, 2)
+    cells = cells[np.argsort(shell_index(cells))]
+    # per-entry tolerance: W sums (2S + 1)^2 entries whose mesh errors are smooth, not coherent
+    values = np.asarray(supercell_kernel(model, field, func, cells, tol=0.5 * tol / (2 * S + 1)))
+    terms = {"truncation": tail, "supercell": 0.5 * tol}
+    return WignerKernel(
+        cells=cells,
+        values=values,
+        lattice_vectors=model.lattice_vectors,
+        positions=model.positions,
+        order=0,
+        radius=0,
+        range=S,
+        error=float(sum(terms.values())),
+        error_terms=terms,
+        method="supercell",
+    )
+
+
+def band_wigner(
+    model: TightBinding,
+    field: UniformB,
+    band: int,
+    k: ArrayLike,
+    moment: int = 0,
+    tol: float = 1e-11,
+    method: str = "auto",
+) -> NDArray[np.complex128]:
+    """W of H^moment Pi_band: the exact band projector (moment 0) and its energy moments.
+
+    Pi_band is the spectral projector of the Peierls H onto the energy window of
+    band ``band`` (ascending energy), bounded by global gaps of the zero-field
+    spectrum (``shared/notes/conventions.md``, "Band windows and energy moments").
+    W(H^j Pi_n)(k) is the j-th energy moment of the band-n spectral function.
+
+    Parameters
+    ----------
+    k
+        (..., 2) cartesian momenta.
+
+    Returns
+    -------
+    ndarray, shape (..., N, N)
+        Dimensionless (moment 0) or in units of energy^moment.
+
+    Raises
+    ------
+    ValueError
+        Band out of range or not isolated by global gaps; negative moment.
+    """
+    if int(moment) != moment or moment < 0:
+        raise ValueError(f"moment must be a non-negative integer, got {moment}")
+    window = band_window(model, band, int(moment))
+    return wigner_kernel(model, field, window, tol, method).wigner(k)
+
+
+def fermi_wigner(
+    model: TightBinding,
+    field: UniformB,
+    mu: float,
+    T: float,
+    k: ArrayLike,
+    tol: float = 1e-11,
+    method: str = "auto",
+) -> NDArray[np.complex128]:
+    """W of the equilibrium occupation n_F(H) at chemical potential mu and temperature T (k_B = 1).
+
+    This is the Wigner function of the density matrix rho = int deps/(2 pi i) G^<(eps)
+    (paper, Eq. 1 and the fluctuation-dissipation relation g_< = i a n_F).
+    T = 0 is allowed only with mu in a gap (then n_F(H) is the projector on the
+    bands below the gap).
+
+    Returns
+    -------
+    ndarray, shape (..., N, N)
+    """
+    return wigner_kernel(model, field, FermiDirac(mu, T), tol, method).wigner(k)
+
+
+def local_density_matrix(
+    model: TightBinding,
+    field: UniformB,
+    mu: float,
+    T: float,
+    tol: float = 1e-11,
+    method: str = "auto",
+) -> NDArray[np.complex128]:
+    """On-site block rho~(tau_a, tau_b) of rho = n_F(H) in the bulk (dressed, gauge invariant), shape (N, N).
+
+    The kernel at R_s = 0; its diagonal is the occupation of each orbital, its
+    trace the electron density per cell. Accurate to ``tol`` per element.
+    """
+    return wigner_kernel(model, field, FermiDirac(mu, T), tol, method).values[0]
