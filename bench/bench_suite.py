@@ -1,0 +1,57 @@
+"""Wall time of ``keldysh-validate run`` for the quick and default suites.
+
+Targets (2 cores): default suite <= 90 s, quick suite <= 20 s, from the shell
+command to the last report file (interpreter start, worker spawn, evaluation,
+figures). Prints per suite the wall time, the ratio to the target, the task
+count and the load average before the run (the machine may be shared; a load
+above the core count inflates every figure).
+
+    python bench/bench_suite.py [--suite quick|default|both] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+TARGETS = {"quick": 20.0, "default": 90.0}
+
+
+def bench(suite: str, workers: int) -> float:
+    """Run the CLI once in a fresh interpreter; print and return the wall time (s)."""
+    from validation import available, get
+    from validation.comparison import suite_jobs
+    from validation.sweep import group_points
+
+    tasks = len(group_points(suite_jobs(suite, [get(n) for n in available()])))
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "validation.cli", "run", "--suite", suite, "--out", out,
+               "--workers", str(workers), "--quiet"]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
+    print(
+        f"{suite:>7}: {wall:6.1f} s wall for {tasks} (flux, model) tasks on {workers} workers; "
+        f"target {TARGETS[suite]:.0f} s, ratio {wall / TARGETS[suite]:.2f}; load average before {load:.2f}"
+    )
+    return wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", choices=["quick", "default", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    for suite in ("quick", "default") if args.suite == "both" else (args.suite,):
+        bench(suite, args.workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The convergence engine on synthetic comparisons with known residual orders."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from keldysh import models
+from validation import ALL_ORDERS, EXACT, FAILS, INCONCLUSIVE, Comparison, Sweep, run
+from validation.convergence import classify, fit_order, max_residual, norm_residual
+from validation.testing import synthetic_comparison
+
+SWEEP = Sweep.log(1e-1, 1e-4, 10)
+
+
+def test_residual_definitions():
+    exact = np.zeros((2, 2, 2))
+    predicted = np.zeros((2, 2, 2))
+    predicted[1, 0, 1] = 3.0
+    predicted[0, 1, 1] = -4.0
+    res, where = max_residual(exact, predicted)
+    assert res == 4.0 and where == (0, 1, 1)
+    # RMS over k of Frobenius norms: k=0 -> 4, k=1 -> 3
+    assert norm_residual(exact, predicted, k_resolved=True) == pytest.approx(math.sqrt((16 + 9) / 2))
+    assert norm_residual(exact, predicted, k_resolved=False) == pytest.approx(5.0)
+    assert max_residual(np.array(1.0), np.array(1.5)) == (0.5, ())
+    with pytest.raises(ValueError, match="non-finite"):
+        max_residual([np.nan], [0.0])
+
+
+def test_fit_recovers_power_law_exactly():
+    x = np.geomspace(1e-1, 1e-4, 7)
+    fit = fit_order(x, 0.3 * x**2)
+    assert fit.order == pytest.approx(2.0, abs=1e-12)
+    assert fit.ci[1] - fit.ci[0] == pytest.approx(0.0, abs=1e-9)
+    assert fit(1e-2) == pytest.approx(0.3e-4, rel=1e-10)
+
+
+def test_fit_interval_is_the_t_interval():
+    rng = np.random.default_rng(3)
+    x = np.geomspace(1e-1, 1e-4, 10)
+    y = 2.0 * x**1.5 * np.exp(0.1 * rng.standard_normal(10))
+    fit = fit_order(x, y)
+    ref = stats.linregress(np.log(x), np.log(y))
+    half = stats.t.ppf(0.975, 8) * ref.stderr
+    assert fit.order == pytest.approx(ref.slope, rel=1e-12)
+    assert fit.ci == pytest.approx((ref.slope - half, ref.slope + half), rel=1e-10)
+    assert fit.ci[0] < 1.5 < fit.ci[1]
+
+
+def test_fit_rejects_bad_input():
+    with pytest.raises(ValueError, match=">= 3 points"):
+        fit_order([1e-2, 1e-3], [1.0, 2.0])
+    with pytest.raises(ValueError, match="positive"):
+        fit_order([1e-2, 1e-3, 1e-4], [1.0, 0.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "order, verdict",
+    [(2.0, EXACT), (1.8, EXACT), (1.79, INCONCLUSIVE), (1.5, INCONCLUSIVE), (1.21, INCONCLUSIVE), (1.2, FAILS), (0.9, FAILS)],
+)
+def test_classify_thresholds(order, verdict):
+    assert classify(order) == verdict
+
+
+def _run(comparison, sweep=SWEEP):
+    (result,) = run([comparison], sweep=sweep, workers=1)
+    return result
+
+
+def test_quadratic_residual_is_exact_to_order_hbar():
+    r = _run(synthetic_comparison("quad", {2: 0.7}))
+    assert r.verdict == EXACT
+    assert r.fitted_order == pytest.approx(2.0, abs=1e-9)
+    assert not any(p.at_floor for p in r.points)
+    # residual = max over the 4 synthetic points of 0.7 x^2, x = flux * 1.75 at the last point
+    assert r.max_residual == pytest.approx(0.7 * (1.75e-4) ** 2, rel=1e-6)
+
+
+def test_linear_residual_fails_at_order_hbar():
+    r = _run(synthetic_comparison("lin", {1: 0.05, 2: 1.0}))
+    assert r.verdict == FAILS
+    assert 1.0 <= r.fitted_order <= 1.2
+    assert r.order_ci[0] < r.fitted_order < r.order_ci[1]
+
+
+def test_crossover_is_inconclusive():
+    # c1 x + c2 x^2 with the crossover inside the sweep: fitted order ~1.5
+    r = _run(synthetic_comparison("cross", {1: 1e-3, 2: 1.0}))
+    assert r.verdict == INCONCLUSIVE
+    assert 1.2 < r.fitted_order < 1.8
+
+
+def _sine(model, field, *, tol):
+    return np.array(np.sin(field.flux))
+
+
+def _sine_taylor(model, field):
+    x = field.flux
+    return np.array(x - x**3 / 6)
+
+
+def test_taylor_remainder_of_sine():
+    """exact sin(x), prediction x - x^3/6: residual x^5/120 - x^7/5040, far beyond O(hbar)."""
+    c = Comparison(
+        name="sine_taylor",
+        description="sin against its cubic Taylor polynomial",
+        model=functools.partial(models.qwz, 1.0),
+        model_label="none",
+        exact=_sine,
+        prediction=_sine_taylor,
+        equation="Taylor",
+        exact_tol=1e-16,
+    )
+    r = _run(c, Sweep.log(1.0, 1e-1, 6))
+    assert r.fitted_order == pytest.approx(5.0, abs=0.05)
+    assert r.points[-1].residual == pytest.approx(0.1**5 / 120, rel=1e-3)
+    assert r.verdict == EXACT
+
+
+def test_every_point_at_floor_agrees_at_every_field():
+    r = _run(synthetic_comparison("floor", {}, ripple=1e-12))
+    assert r.verdict == ALL_ORDERS
+    assert all(p.at_floor for p in r.points)
+    assert math.isnan(r.fitted_order) and r.fit is None
+    assert "no order fitted" in r.notes[0]
+
+
+def test_floor_points_are_excluded_not_fitted():
+    # max residual 0.5 (1.75 flux)^2 ~ 1.5 flux^2 drops below 10x the ripple floor (1e-7) for flux < 2.6e-4
+    r = _run(synthetic_comparison("partial", {2: 0.5}, ripple=1e-8))
+    flagged = [p for p in r.points if p.at_floor]
+    assert 0 < len(flagged) < len(r.points)
+    assert [p.sweep_value for p in flagged] == pytest.approx([2.154e-4, 1e-4], rel=1e-3)
+    assert all(p.residual <= 10 * p.floor for p in flagged)
+    assert r.fit.n_points == len(r.points) - len(flagged)
+    assert r.fitted_order == pytest.approx(2.0, abs=0.02)
+    assert r.verdict == EXACT
+
+
+def test_too_few_points_above_floor_is_inconclusive():
+    r = _run(synthetic_comparison("few", {2: 0.5}, ripple=2e-5), Sweep.log(1e-1, 1e-3, 5))
+    above = [p for p in r.points if not p.at_floor]
+    assert 0 < len(above) < 3
+    assert r.verdict == INCONCLUSIVE and r.fit is None
+
+
+def test_process_pool_matches_serial():
+    comparisons = [synthetic_comparison("pool_a", {2: 0.7}), synthetic_comparison("pool_b", {1: 0.05})]
+    sweep = Sweep.log(1e-1, 1e-3, 4)
+    serial = run(comparisons, sweep=sweep, workers=1)
+    pooled = run(comparisons, sweep=sweep, workers=2)
+    for s, p in zip(serial, pooled):
+        assert [q.residual for q in s.points] == [q.residual for q in p.points]
+        assert s.fitted_order == p.fitted_order and s.verdict == p.verdict
+
+
+def test_shape_mismatch_is_an_error():
+    bad = dataclasses.replace(synthetic_comparison("shapes", {2: 1.0}), prediction=_sine_taylor)
+    with pytest.raises(ValueError, match="shape"):
+        run([bad], sweep=Sweep.log(1e-1, 1e-2, 3), workers=1)
