@@ -441,8 +441,15 @@ def node_cme(nodes: list[WeylNode], mu: float) -> NDArray[np.float64]:
     return np.array([n.chirality * (mu - n.energy) for n in nodes]) / (4 * np.pi**2)
 
 
-def anomaly_rate(flux: QuadratureResult, qE: float, beta: float) -> float:
-    """Eq. 33 source: particles pumped into a slab per unit volume and time, -qE_z beta sum_n Phi_n / (2 pi)^3.
+def anomaly_rate(flux: QuadratureResult, qE: float, beta: float, form: str = "corrected") -> float:
+    """Eq. 33 source: particles pumped into a slab per unit volume and time (hbar = 1).
+
+    ``form="printed"``: -qE_z beta sum_n Phi_n / (2 pi)^(d-1), the measure
+    dp/(2 pi hbar)^(d-1) of Eq. 33 as printed (d = 3). ``form="corrected"``:
+    -qE_z beta sum_n Phi_n / (2 pi)^d, the measure of every other momentum
+    integral of the paper (Eqs. 17, 31, 34); it gives the universal
+    chi q^2 E B / (4 pi^2 hbar^2) per node and matches the exact evolution, while
+    the printed measure is 2 pi times larger.
 
     Parameters
     ----------
@@ -452,8 +459,13 @@ def anomaly_rate(flux: QuadratureResult, qE: float, beta: float) -> float:
         Force qE_z along B (energy / a).
     beta
         q B_z (1/a^2).
+    form
+        ``"printed"`` or ``"corrected"``.
     """
-    return -qE * beta * flux.total / (2 * np.pi) ** 3
+    if form not in ("printed", "corrected"):
+        raise ValueError(f"unknown form {form!r}; choose 'printed' or 'corrected'")
+    power = 2 if form == "printed" else 3
+    return -qE * beta * flux.total / (2 * np.pi) ** power
 
 
 # --- Eq. 36 by volume quadrature ----------------------------------------------------
