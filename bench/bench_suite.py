@@ -3,8 +3,9 @@
 Targets (2 cores): default suite <= 90 s, quick suite <= 20 s, from the shell
 command to the last report file (interpreter start, worker spawn, evaluation,
 figures). Prints per suite the wall time, the ratio to the target, the task
-count and the load average before the run (the machine may be shared; a load
-above the core count inflates every figure).
+count, the CPU time of the run and its workers (CPU / workers estimates the
+wall time on an otherwise idle machine) and the load average before the run
+(the machine may be shared; a load above zero inflates the wall time).
 
     python bench/bench_suite.py [--suite quick|default|both] [--workers N]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,14 +34,18 @@ def bench(suite: str, workers: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "validation.cli", "run", "--suite", suite, "--out", out,
                "--workers", str(workers), "--quiet"]
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
     print(
-        f"{suite:>7}: {wall:6.1f} s wall for {tasks} (flux, model) tasks on {workers} workers; "
-        f"target {TARGETS[suite]:.0f} s, ratio {wall / TARGETS[suite]:.2f}; load average before {load:.2f}"
+        f"{suite:>7}: {wall:6.1f} s wall for {tasks} (field, model) tasks on {workers} workers; "
+        f"target {TARGETS[suite]:.0f} s, ratio {wall / TARGETS[suite]:.2f}; "
+        f"CPU {cpu:.1f} s (CPU / workers = {cpu / workers:.1f} s); load average before {load:.2f}"
     )
     return wall
 

@@ -276,11 +276,11 @@ def get(name: str) -> Comparison:
 
 # --- suites ------------------------------------------------------------------
 #: Suite name -> description. ``default``: every comparison on its own sweep;
-#: ``quick``: two-band comparisons only, on the lowest two decades of their
-#: sweep with 5 points.
+#: ``quick``: comparisons on two-band, two-dimensional models only, on at most 5 of
+#: their sweep points within the lowest two decades (:meth:`Sweep.shortened`).
 SUITES = {
     "default": "every registered comparison on its own sweep",
-    "quick": "two-band comparisons only, 5 points over the lowest two decades of each sweep",
+    "quick": "two-band 2D models only, at most 5 points of each sweep within its lowest two decades",
 }
 
 
@@ -291,4 +291,4 @@ def suite_jobs(suite: str, comparisons: Iterable[Comparison]) -> list[tuple[Comp
     comparisons = list(comparisons)
     if suite == "default":
         return [(c, c.sweep) for c in comparisons]
-    return [(c, c.sweep.shortened(5, 2.0)) for c in comparisons if c.norbs == 2]
+    return [(c, c.sweep.shortened(5, 2.0)) for c in comparisons if c.norbs == 2 and c.build_model().dim == 2]

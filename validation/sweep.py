@@ -218,9 +218,16 @@ class Sweep:
         return math.log10(max(self.values) / min(self.values))
 
     def shortened(self, num: int = 5, decades: float = 2.0) -> Sweep:
-        """``num`` log-spaced values over the lowest ``decades`` of this sweep (same variable)."""
+        """At most ``num`` of this sweep's own values, spread evenly (in order) over its lowest ``decades``.
+
+        The values are kept exactly (e.g. rational fluxes that a supercell
+        needs), descending, and the lowest value is always included.
+        """
         lo = min(self.values)
-        return Sweep.log(lo * 10**decades, lo, num, self.variable, self.flux0, self.E0)
+        inside = sorted(v for v in self.values if v <= lo * 10**decades * (1 + 1e-12))
+        if len(inside) > num:
+            inside = [inside[i] for i in np.unique(np.round(np.linspace(0, len(inside) - 1, num)).astype(int))]
+        return Sweep(self.variable, tuple(reversed(inside)), self.flux0, self.E0)
 
     def as_variable(self, variable: str) -> Sweep:
         """The same lattice problems expressed in another sweep variable.
@@ -258,7 +265,7 @@ class Sweep:
 #: minutes, and in the T = 0.1 metal the de Haas-van Alphen oscillations
 #: (~exp(-2 pi^2 T / omega_c), non-perturbative in beta) show above ~0.01.
 DEFAULT_SWEEP = Sweep.log(1e-2, 1e-4, 8)
-#: The quick sweep: 5 points over the same two decades.
+#: The quick sweep: 5 of its 8 points, over the same two decades.
 QUICK_SWEEP = DEFAULT_SWEEP.shortened(5, 2.0)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from keldysh.spectral import band_edges
 from validation import DEFAULT_SWEEP, available, get
-from validation.catalog.common import KPOINT_FRACTIONS, METAL_SWEEP, MODELS, STATES, generic_kpoints
+from validation.catalog.common import KPOINT_FRACTIONS, LOW_FLUX_SWEEP, MODELS, STATES, generic_kpoints
 from validation.sweep import group_points
 
 EXPECTED = {
@@ -58,9 +58,10 @@ def test_generic_kpoints_avoid_high_symmetry():
     assert generic_kpoints(MODELS["qwz"][0]()) == pytest.approx(2 * np.pi * KPOINT_FRACTIONS)
 
 
-def test_metal_sweep_shares_the_default_fluxes():
-    assert len(METAL_SWEEP.values) == 8 and METAL_SWEEP.decades == pytest.approx(2.0)
+def test_low_flux_sweep_shares_the_default_fluxes():
+    assert len(LOW_FLUX_SWEEP.values) == 8 and LOW_FLUX_SWEEP.decades == pytest.approx(2.0)
     metal, gap = get("spin_density[qwz-metal]"), get("spin_density[qwz-gap]")
-    assert metal.sweep == METAL_SWEEP and gap.sweep == DEFAULT_SWEEP
+    assert metal.sweep == LOW_FLUX_SWEEP and gap.sweep == DEFAULT_SWEEP
+    assert {get(n).sweep for n in available() if "three_band" in n} == {LOW_FLUX_SWEEP}
     tasks = group_points([(metal, metal.sweep), (gap, gap.sweep)])
     assert len(tasks) == 10  # 8 + 8 fluxes, 6 of them shared

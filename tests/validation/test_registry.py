@@ -107,17 +107,18 @@ def test_broken_entry_point_is_named(isolated_registry, plugin_module, monkeypat
         load_plugins(force=True)
 
 
-def test_quick_suite_keeps_two_band_comparisons_on_a_short_sweep():
+def test_quick_suite_keeps_two_band_2d_comparisons_on_a_short_sweep():
     from functools import partial
 
     from keldysh import models
 
     two = synthetic_comparison("two_band", {2: 1.0})
     three = dataclasses.replace(two, name="three_band", model=partial(models.three_band))
-    jobs = suite_jobs("quick", [two, three])
+    weyl = dataclasses.replace(two, name="weyl_3d", model=partial(models.weyl))
+    jobs = suite_jobs("quick", [two, three, weyl])
     assert [c.name for c, _ in jobs] == ["two_band"]
     assert len(jobs[0][1].values) == 5 and jobs[0][1].decades == pytest.approx(2.0)
-    assert [c.name for c, _ in suite_jobs("default", [two, three])] == ["two_band", "three_band"]
+    assert [c.name for c, _ in suite_jobs("default", [two, three, weyl])] == ["two_band", "three_band", "weyl_3d"]
     with pytest.raises(ValueError, match="unknown suite"):
         suite_jobs("slow", [two])
 

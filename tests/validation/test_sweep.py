@@ -21,7 +21,14 @@ def test_default_and_quick_sweeps():
     ratios = np.diff(np.log(DEFAULT_SWEEP.values))
     assert np.allclose(ratios, ratios[0])  # log-spaced
     assert len(QUICK_SWEEP.values) == 5 and QUICK_SWEEP.decades == pytest.approx(2.0)
-    assert min(QUICK_SWEEP.values) == pytest.approx(1e-4)
+    assert set(QUICK_SWEEP.values) <= set(DEFAULT_SWEEP.values)  # a subset: the values are kept exactly
+
+
+def test_shortened_keeps_exact_values():
+    rational = Sweep("flux", (1 / 8, 1 / 10, 1 / 16, 1 / 20, 1 / 25, 1 / 32))
+    assert rational.shortened(5, 2.0).values == (1 / 8, 1 / 10, 1 / 20, 1 / 25, 1 / 32)
+    assert rational.shortened(3, 0.31).values == (1 / 16, 1 / 20, 1 / 32)  # lowest 0.31 decades: 1/16 .. 1/32
+    assert DEFAULT_SWEEP.shortened(3, 1.0).values == pytest.approx((7.197e-4, 3.728e-4, 1e-4), rel=1e-3)
 
 
 def _lattice(sweep):

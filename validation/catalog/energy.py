@@ -15,7 +15,7 @@ import numpy as np
 from semiclassics.predictions import quasiparticle_energy
 
 from ..comparison import Comparison, register
-from .common import KPOINTS_TEXT, MODELS, band_wigners, generic_kpoints
+from .common import KPOINTS_TEXT, MODEL_SWEEPS, MODELS, band_wigners, generic_kpoints
 
 __all__ = ["exact_quasiparticle_energy"]
 
@@ -41,6 +41,7 @@ def _comparisons():
             ),
             model=factory,
             model_label=label,
+            sweep=MODEL_SWEEPS[key],
             exact=exact_quasiparticle_energy,
             prediction=predicted_quasiparticle_energy,
             equation="Eq. 12",

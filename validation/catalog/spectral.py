@@ -17,7 +17,7 @@ import numpy as np
 from semiclassics.predictions import spectral_weights, total_spectral_weight
 
 from ..comparison import Comparison, register
-from .common import KPOINTS_TEXT, MODELS, band_wigners, eigenprojectors, generic_kpoints
+from .common import KPOINTS_TEXT, MODEL_SWEEPS, MODELS, band_wigners, eigenprojectors, generic_kpoints
 
 __all__ = ["exact_spectral_weights", "exact_total_weight"]
 
@@ -66,6 +66,7 @@ def _spectral_weight_comparisons():
                 ),
                 model=factory,
                 model_label=label,
+                sweep=MODEL_SWEEPS[key],
                 exact=exact_spectral_weights,
                 prediction=functools.partial(predicted_spectral_weights, form=form),
                 equation="Eq. 14",
@@ -87,6 +88,7 @@ def _total_weight_comparisons():
             ),
             model=factory,
             model_label=label,
+            sweep=MODEL_SWEEPS[key],
             exact=exact_total_weight,
             prediction=predicted_total_weight,
             equation="Eq. 15",
