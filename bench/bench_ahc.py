@@ -27,12 +27,12 @@ import argparse  # noqa: E402
 import functools  # noqa: E402
 import logging  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from keldysh import models  # noqa: E402
 from semiclassics.predictions import fermi  # noqa: E402
+from timing import best_of  # noqa: E402  (bench/timing.py)
 from semiclassics.transport import hall_conductivity  # noqa: E402
 
 #: e^2/h in siemens (CODATA 2018, exact).
@@ -72,12 +72,6 @@ def wannierberri_ahc(wb, system, mu: float, grid: int, nkfft: int, workdir: str)
     return float(res.results["ahc"].data[0, 2]) * 1e-10 / E2_OVER_H
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - t0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=int, default=400)
@@ -98,8 +92,8 @@ def main() -> None:
         for label, mu in CASES:
             f = functools.partial(fermi, mu=mu, T=0.0)
             reference = -1.0 if mu == 0.0 else hall_conductivity(model, f, 1600).sum()
-            ours, t_ours = timed(lambda: hall_conductivity(model, f, args.grid).sum())
-            peer, t_peer = timed(lambda: wannierberri_ahc(wb, system, mu, args.grid, args.nkfft, workdir))
+            t_ours, ours = best_of(lambda: hall_conductivity(model, f, args.grid).sum())
+            t_peer, peer = best_of(lambda: wannierberri_ahc(wb, system, mu, args.grid, args.nkfft, workdir))
             print(
                 f"{label:>14}: Eq. 35 {ours:+.12f} in {t_ours:6.2f} s | WannierBerri {peer:+.12f} in {t_peer:6.2f} s | "
                 f"|diff| {abs(ours - peer):.1e}, errors vs reference {abs(ours - reference):.1e} / {abs(peer - reference):.1e} "

@@ -40,7 +40,6 @@ import argparse
 import contextlib
 import io
 import logging
-import math
 import os
 import platform
 import tempfile
@@ -59,21 +58,11 @@ with contextlib.redirect_stdout(io.StringIO()):
 
 from keldysh import models  # noqa: E402
 from semiclassics import geometry as geo  # noqa: E402
+from timing import best_of  # noqa: E402  (bench/timing.py)
 
 MODEL = models.haldane()
 C_EXACT = 1.0
 E_FERMI = 0.0
-
-
-def timed(fun, repeat: int):
-    best, out = math.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fun()
-        best = min(best, time.perf_counter() - t)
-        if best > 20:
-            break
-    return best, out
 
 
 def pythtb_model() -> pythtb.tb_model:
@@ -128,7 +117,7 @@ def main() -> None:
     print(f"pythtb {pythtb.__version__}, wannierberri {wb.__version__}, numpy {np.__version__}")
     tb = pythtb_model()
     print(f"Haldane t1=1 t2=0.15 phi=pi/2 M=0; PythTB model spectrum vs ours: max diff {check_model(tb):.1e}")
-    t_sys, system = timed(lambda: wb_system(tb), args.repeat)
+    t_sys, system = best_of(lambda: wb_system(tb), args.repeat)
     print(f"WannierBerri System_R.from_pythtb: {t_sys:.3g} s (once per model, not counted below)")
 
     routes = {
@@ -142,7 +131,7 @@ def main() -> None:
     print(f"\n{'grid':>5s}  {'route':20s} {'time':>10s} {'ratio':>8s}  {'C':>18s} {'|C-1|':>8s}")
     for n in args.grids:
         for name, fun in routes.items():
-            t, c = timed(lambda: fun(n), args.repeat)
+            t, c = best_of(lambda: fun(n), args.repeat)
             res[name, n] = (t, c)
             ratio = f"{t / res[base[name], n][0]:.3g}" if name in base else "1"
             print(f"{n:5d}  {name:20s} {t:9.3g}s {ratio:>8s}  {c:18.14f} {abs(c - C_EXACT):8.1e}", flush=True)

@@ -66,24 +66,13 @@ from keldysh import UniformB, models  # noqa: E402
 from keldysh.exact import clear_cache, wigner_kernel  # noqa: E402
 from keldysh.patch import dress, peierls_patch  # noqa: E402
 from keldysh.spectral import FermiDirac  # noqa: E402
+from timing import best_of  # noqa: E402  (bench/timing.py)
 
 MODEL = models.qwz(1.0, t0=0.3)
 MU = -0.3
 GAUGE = "landau_x"
 REF_TOL = 1e-12
 KPM_MEMORY = 2.0e9  # bytes allowed for kwant's moment arrays (the region is split into chunks beyond)
-
-
-def timed(fun, repeat: int):
-    """(best wall time, result): best of ``repeat`` runs, a single run if the first takes over 20 s."""
-    best, out = math.inf, None
-    for i in range(repeat):
-        t = time.perf_counter()
-        out = fun()
-        best = min(best, time.perf_counter() - t)
-        if best > 20:
-            break
-    return best, out
 
 
 # --------------------------------------------------------------------------- ours
@@ -242,13 +231,13 @@ def run_flux(flux: float, targets, lmax: int, repeat: int, supercell: bool, kpm_
     rows = []
     # ours
     for eps in targets:
-        t, K = timed(lambda: ours(field, eps), repeat)
+        t, K = best_of(lambda: ours(field, eps), repeat)
         n = len(K.cells)
         werr, mx = errors(np.concatenate([K.values, np.zeros_like(ref.values[n:])]), ref.values, cells)
         rows.append(dict(route="ours chebyshev", eps=eps, time=t, werr=werr, max=mx, note=f"M={K.order} S={K.range} est {K.error:.1e}"))
         print(f"  ours chebyshev eps={eps:.0e}: {t:.3g} s, W err {werr:.1e} (estimate {K.error:.1e})")
         if supercell:
-            t, K = timed(lambda: ours(field, eps, "supercell"), repeat)
+            t, K = best_of(lambda: ours(field, eps, "supercell"), repeat)
             n = min(len(K.cells), len(cells))
             V = np.zeros_like(ref.values)
             V[:n] = K.values[:n]
@@ -258,8 +247,8 @@ def run_flux(flux: float, targets, lmax: int, repeat: int, supercell: bool, kpm_
     # Kwant dense: scan L
     scan = []
     for L in range(6, lmax + 1, 2):
-        tb, fsyst = timed(lambda: kwant_system(field, L), repeat)
-        ts, col = timed(lambda: dense_columns(fsyst), repeat)
+        tb, fsyst = best_of(lambda: kwant_system(field, L), repeat)
+        ts, col = best_of(lambda: dense_columns(fsyst), repeat)
         inside, r = region_rows(fsyst, cells)
         werr, mx = errors(to_kernel(field, cells, inside, col[r]), ref.values, cells)
         scan.append(dict(L=L, dim=fsyst.hamiltonian_submatrix(sparse=True).shape[0], build=tb, solve=ts, werr=werr, max=mx))
@@ -321,8 +310,8 @@ def run_flux(flux: float, targets, lmax: int, repeat: int, supercell: bool, kpm_
                 M *= 2
             werr, mx = kpm_err(M)
             hist.append((M, werr))
-        t, _ = timed(lambda: kpm_columns(fsyst, r, M), repeat)
-        t += timed(lambda: kwant_system(field, L), 1)[0]
+        t, _ = best_of(lambda: kpm_columns(fsyst, r, M), repeat)
+        t += best_of(lambda: kwant_system(field, L), 1)[0]
         done.append((eps, L, M, t))
         rows.append(dict(route="kwant kpm (Jackson)", eps=eps, time=t, werr=werr, max=mx, note=f"L={L} moments={M}"))
         print(f"  kwant kpm eps={eps:.0e}: L={L}, moments tried {[h[0] for h in hist]} -> W err {werr:.1e}, {t:.3g} s")

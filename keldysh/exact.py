@@ -60,7 +60,7 @@ from .chebyshev import (
 )
 from .fields import UniformB
 from .lattice import TightBinding
-from .patch import _check_model, ball_size, shell_index
+from .patch import _check_model, shell_index
 from .spectral import BandWindow, FermiDirac, band_window
 
 __all__ = ["METHODS", "band_wigner", "fermi_wigner", "local_density_matrix", "wigner_kernel", "clear_cache"]
