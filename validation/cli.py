@@ -3,24 +3,37 @@
 ::
 
     keldysh-validate run [--suite default|quick] [--only NAME ...] [--out reports/]
-                         [--workers N] [--sweep-variable flux|hbar]
+                         [--workers N | --dask local|tcp://HOST:PORT]
+                         [--cache DIR | --no-cache] [--force]
+                         [--sweep-variable flux|hbar|E] [--quiet]
     keldysh-validate list
     keldysh-validate show NAME
 
 ``--only`` takes exact names or shell patterns (``'spin_density*'``), and may
 be repeated. Without a subcommand the help is printed.
+
+Every finished (field, model) task is written to the results cache
+(default ``<out>/cache``, :mod:`validation.cache`) as soon as it completes. A
+run that is interrupted (Ctrl-C, a killed job, a lost node) is resumed by
+running the same command again: cached points are read back and only the
+missing ones are computed. ``--force`` recomputes every point (and overwrites
+the cache); ``--no-cache`` neither reads nor writes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
 
 from .comparison import SUITES, Comparison, available, get
+from .cache import ResultsCache
 from .convergence import run
 from .report import write_reports
 from .sweep import SWEEP_VARIABLES, make_executor
@@ -48,30 +61,65 @@ def select(patterns: Sequence[str] | None) -> list[Comparison]:
     return [get(n) for n in chosen]
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    comparisons = select(args.only)
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[tuple[Executor, str]]:
+    """The run's executor and a description of it (process pool, in-process, or Dask cluster)."""
+    if args.dask:
+        from .cluster import dask_executor
+
+        try:
+            with dask_executor(args.dask, args.workers) as executor:
+                where = "a local Dask cluster" if args.dask == "local" else f"the Dask cluster at {args.dask}"
+                yield executor, where
+        except ImportError as exc:
+            raise SystemExit(f"keldysh-validate: {exc}") from None
+        return
     workers = args.workers or os.cpu_count() or 1
-    t0 = time.perf_counter()
     executor = make_executor(workers)
     try:
-        results = run(
-            comparisons, suite=args.suite, variable=args.sweep_variable, executor=executor, progress=not args.quiet
-        )
-        elapsed = time.perf_counter() - t0
-        context = [
-            f"Suite `{args.suite}` ({SUITES[args.suite]}), {len(results)} comparisons, {workers} worker(s), "
-            f"evaluation {elapsed:.1f} s."
-        ]
-        paths = write_reports(results, args.out, context=context, executor=executor)
+        yield executor, f"{workers} local worker process(es)" if workers > 1 else "1 process (in-process)"
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    comparisons = select(args.only)
+    cache = None if args.no_cache else ResultsCache(args.cache or Path(args.out) / "cache", force=args.force)
+    t0 = time.perf_counter()
+    with _executor(args) as (executor, where):
+        try:
+            results = run(
+                comparisons, suite=args.suite, variable=args.sweep_variable, executor=executor,
+                progress=not args.quiet, cache=cache,
+            )
+        except KeyboardInterrupt:
+            if cache is not None:
+                print(f"\ninterrupted: {cache.stored} finished point(s) are kept in {cache.directory}/; "
+                      "run the same command again to resume", file=sys.stderr)
+            raise
+        evaluation = time.perf_counter() - t0
+        run_info = {
+            "suite": f"{args.suite} ({SUITES[args.suite]})",
+            "executed_on": where,
+            "evaluation_seconds": round(evaluation, 2),
+            "results_cache": "not used" if cache is None else (
+                f"{cache.directory} ({cache.reused} point(s) read back, {cache.stored} computed"
+                + (", --force" if args.force else "") + ")"
+            ),
+        }
+        local_files = args.dask in (None, "local")  # figures drawn by workers must land on this filesystem
+        paths = write_reports(
+            results, args.out, context=[f"Suite `{args.suite}` ({SUITES[args.suite]}), {len(results)} comparisons."],
+            executor=executor if local_files else None, run_info=run_info,
+        )
     elapsed = time.perf_counter() - t0
     width = max(len(r.name) for r in results)
     for r in results:
         lo, hi = r.order_ci
         order = f"{r.fitted_order:6.3f} [{lo:6.3f}, {hi:6.3f}]" if r.fit else f"{'--':>6} {'(not fitted)':>16}"
         print(f"{r.name:<{width}}  {order}  {r.verdict}")
-    print(f"{len(results)} comparisons in {elapsed:.1f} s; reports in {paths.summary.parent}/ (index.html)")
+    reused = f"; {cache.reused} point(s) from the cache" if cache is not None and cache.reused else ""
+    print(f"{len(results)} comparisons in {elapsed:.1f} s on {where}{reused}; reports in {paths.summary.parent}/ (index.html)")
     return 0
 
 
@@ -123,9 +171,18 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--suite", choices=sorted(SUITES), default="default", help="which suite (default: default)")
     p_run.add_argument("--only", action="append", metavar="NAME", help="comparison name or shell pattern (repeatable)")
     p_run.add_argument("--out", default="reports", help="output directory (default: reports/)")
-    p_run.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores; 1 = in-process)")
+    p_run.add_argument("--workers", type=int, default=None,
+                       help="worker processes (default: all cores; 1 = in-process); with --dask local, the cluster size")
+    p_run.add_argument("--dask", metavar="ADDRESS", default=None,
+                       help="run on a Dask cluster: 'local' (a LocalCluster here) or tcp://HOST:PORT "
+                            "(needs the extra: pip install -e '.[dask]')")
+    p_run.add_argument("--cache", metavar="DIR", default=None,
+                       help="results cache directory (default: OUT/cache); finished points are kept and reused")
+    p_run.add_argument("--no-cache", action="store_true", help="neither read nor write the results cache")
+    p_run.add_argument("--force", action="store_true", help="recompute every point (overwrite the cache)")
     p_run.add_argument(
-        "--sweep-variable", choices=SWEEP_VARIABLES, default=None, help="report the sweep in flux or hbar"
+        "--sweep-variable", choices=SWEEP_VARIABLES, default=None,
+        help="report every sweep in this variable (hbar, or its own lattice variable flux / E)"
     )
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=_cmd_run)
@@ -146,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if getattr(args, "workers", None) is not None and args.workers < 1:
         parser.error("--workers must be >= 1")
+    if getattr(args, "no_cache", False) and (args.force or args.cache):
+        parser.error("--no-cache cannot be combined with --cache or --force")
     return args.func(args)
 
 

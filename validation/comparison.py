@@ -100,6 +100,12 @@ class Comparison:
         formula (the corrected form for a printed one, and vice versa).
     difference
         What the corrected form changes relative to the printed one.
+    annotate
+        Optional ``annotate(model, field) -> dict``: extra facts about each sweep
+        point (e.g. the number of Landau levels at the Fermi energy, or the
+        regime the field puts the system in), ``{column: float | int | str}``.
+        They become extra columns of the comparison's point table in the report;
+        they never enter the residual or the verdict.
     """
 
     name: str
@@ -118,6 +124,7 @@ class Comparison:
     prediction_coarse: Callable[..., Any] | None = None
     counterpart: str | None = None
     difference: str = ""
+    annotate: Callable[..., dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -125,8 +132,9 @@ class Comparison:
         for attr in ("model", "exact", "prediction"):
             if not callable(getattr(self, attr)):
                 raise TypeError(f"{self.name}: {attr} must be callable, got {getattr(self, attr)!r}")
-        if self.prediction_coarse is not None and not callable(self.prediction_coarse):
-            raise TypeError(f"{self.name}: prediction_coarse must be callable or None")
+        for attr in ("prediction_coarse", "annotate"):
+            if getattr(self, attr) is not None and not callable(getattr(self, attr)):
+                raise TypeError(f"{self.name}: {attr} must be callable or None")
         if self.prediction_kind not in PREDICTION_KINDS:
             raise ValueError(
                 f"{self.name}: prediction_kind must be one of {PREDICTION_KINDS}, got {self.prediction_kind!r}"
@@ -151,6 +159,24 @@ class Comparison:
     def norbs(self) -> int:
         """Number of bands of the model."""
         return int(self.build_model().norbs)
+
+    def annotations(self, model: Any, field: Any) -> dict[str, float | int | str]:
+        """The point's annotations (``annotate``), checked: string keys, scalar values ({} without ``annotate``)."""
+        if self.annotate is None:
+            return {}
+        notes = self.annotate(model, field)
+        if not isinstance(notes, dict):
+            raise TypeError(f"{self.name}: annotate must return a dict, got {type(notes).__name__}")
+        checked: dict[str, float | int | str] = {}
+        for key, value in notes.items():
+            if not isinstance(key, str) or not key:
+                raise TypeError(f"{self.name}: annotation keys must be non-empty strings, got {key!r}")
+            if isinstance(value, np.generic):
+                value = value.item()
+            if not isinstance(value, (str, int, float)):
+                raise TypeError(f"{self.name}: annotation {key!r} must be a str, int or float, got {value!r}")
+            checked[key] = value
+        return checked
 
     def prediction_floor(self, model: Any, field: Any, predicted: np.ndarray | None = None) -> float:
         """Estimated error of the prediction itself: max|prediction - coarse prediction| (0 if pointwise)."""

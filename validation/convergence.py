@@ -36,12 +36,16 @@ import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .comparison import Comparison, get, suite_jobs
 from .sweep import PointData, Sweep, evaluate_points
+
+if TYPE_CHECKING:
+    from .cache import ResultsCache
 
 __all__ = [
     "EXACT",
@@ -179,6 +183,7 @@ class PointResult:
     predicted: np.ndarray = field(repr=False)
     prediction_floor: float = 0.0
     seconds: float = 0.0
+    annotations: dict[str, float | int | str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -276,6 +281,7 @@ def analyse(
                 predicted=d.predicted,
                 prediction_floor=d.prediction_floor,
                 seconds=d.seconds,
+                annotations=dict(d.annotations),
             )
         )
     usable = [p for p in points if not p.at_floor]
@@ -311,6 +317,7 @@ def run(
     executor: Executor | None = None,
     progress: bool = False,
     floor_factor: float = FLOOR_FACTOR,
+    cache: ResultsCache | None = None,
 ) -> list[ConvergenceResult]:
     """Evaluate comparisons along their sweeps and analyse them.
 
@@ -324,8 +331,9 @@ def run(
         If given, replaces every comparison's sweep (and the suite's choice).
     variable
         If given (``"flux"`` or ``"hbar"``), report every sweep in this variable.
-    workers, executor, progress
-        See :func:`validation.sweep.evaluate_points`.
+    workers, executor, progress, cache
+        See :func:`validation.sweep.evaluate_points` (``cache``: a
+        :class:`validation.cache.ResultsCache`, to resume and keep finished points).
 
     Returns
     -------
@@ -338,5 +346,5 @@ def run(
         jobs = suite_jobs(suite, resolved)
     if variable is not None:
         jobs = [(c, s.as_variable(variable)) for c, s in jobs]
-    data = evaluate_points(jobs, workers=workers, executor=executor, progress=progress)
+    data = evaluate_points(jobs, workers=workers, executor=executor, progress=progress, cache=cache)
     return [analyse(c, s, data[c.name], floor_factor) for c, s in jobs]

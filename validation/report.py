@@ -9,10 +9,18 @@ Layout of ``out/``:
 - ``<slug>.csv``: every point of one comparison: the sweep value (column
   ``hbar``, for an hbar sweep), the lattice field (column ``flux`` or ``E``),
   then :data:`POINT_COLUMNS` (``exact`` / ``predicted`` are the values at
-  ``element``, where the residual is largest);
+  ``element``, where the residual is largest), then the comparison's
+  annotation columns, if any (:attr:`Comparison.annotate`);
 - ``<slug>.png``: the log-log convergence figure;
-- ``index.md`` and ``index.html``: the verdict table, then one section per
-  comparison.
+- ``run.json``: provenance: package versions, git commit, platform, command
+  line, how the run was executed, and per comparison its parameters and the
+  seconds each point took;
+- ``index.md`` and ``index.html``: the verdict table, one section per
+  comparison (with its point table), and a closing Provenance section.
+
+Everything except ``run.json`` and the Provenance section depends only on the
+numbers, so two runs of the same code on different executors (serial, process
+pool, Dask) write identical CSV files and identical reports above that section.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import html
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -28,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .convergence import FAILS, INCONCLUSIVE, ConvergenceResult
+from .provenance import comparison_parameters, environment
 
 __all__ = ["SUMMARY_COLUMNS", "POINT_COLUMNS", "ReportPaths", "slug", "write_reports"]
 
@@ -94,14 +104,33 @@ def _write_summary(results: Sequence[ConvergenceResult], path: Path) -> None:
             writer.writerow(_summary_row(r))
 
 
-def _point_header(result: ConvergenceResult) -> tuple[str, ...]:
-    """Sweep variable (if it is not the lattice one), lattice variable (flux or E), then POINT_COLUMNS."""
+def _annotation_keys(result: ConvergenceResult) -> list[str]:
+    """Annotation columns of a comparison, in order of first appearance."""
+    keys: dict[str, None] = {}
+    for p in result.points:
+        keys.update(dict.fromkeys(p.annotations))
+    return list(keys)
+
+
+def _annotation_text(value: object) -> str:
+    if isinstance(value, float):
+        return _num(value, ".6g")
+    return "" if value is None else str(value)
+
+
+def _sweep_columns(result: ConvergenceResult) -> tuple[str, ...]:
+    """Sweep variable (if it is not the lattice one), then the lattice variable (flux or E)."""
     sweep = result.sweep
-    lead = (sweep.lattice_variable,) if sweep.variable == sweep.lattice_variable else (sweep.variable, sweep.lattice_variable)
-    return lead + POINT_COLUMNS
+    return (sweep.lattice_variable,) if sweep.variable == sweep.lattice_variable else (sweep.variable, sweep.lattice_variable)
+
+
+def _point_header(result: ConvergenceResult) -> tuple[str, ...]:
+    """Sweep columns, POINT_COLUMNS, then the annotation columns."""
+    return _sweep_columns(result) + POINT_COLUMNS + tuple(_annotation_keys(result))
 
 
 def _write_points(result: ConvergenceResult, path: Path) -> None:
+    keys = _annotation_keys(result)
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(_point_header(result))
@@ -119,7 +148,7 @@ def _write_points(result: ConvergenceResult, path: Path) -> None:
             ]
             if result.sweep.variable != result.sweep.lattice_variable:
                 row.insert(0, repr(p.sweep_value))
-            writer.writerow(row)
+            writer.writerow(row + [_annotation_text(p.annotations.get(k)) for k in keys])
 
 
 # --- index documents: one block list rendered as Markdown and as HTML ---------------
@@ -127,6 +156,7 @@ def _write_points(result: ConvergenceResult, path: Path) -> None:
 class _Block:
     kind: str  # "h1" | "h2" | "p" | "ul" | "table" | "img"
     content: object
+    link: bool = False  # a table whose first column names a section (linked in HTML)
 
 
 def _order_text(result: ConvergenceResult) -> str:
@@ -161,7 +191,7 @@ def _blocks(results: Sequence[ConvergenceResult], title: str, context: Sequence[
         _Block("h1", title),
         _Block("p", " ".join(context)),
         _Block("h2", "Verdicts"),
-        _Block("table", (header, rows)),
+        _Block("table", (header, rows), link=True),
         _Block(
             "p",
             "Order: least-squares slope of log(max residual) against log(sweep variable), 95% interval "
@@ -198,8 +228,56 @@ def _blocks(results: Sequence[ConvergenceResult], title: str, context: Sequence[
                 items.append(f"What differs: {c.difference}")
         blocks.append(_Block("ul", items))
         blocks.append(_Block("img", (f"{slug(r.name)}.png", f"convergence of {r.name}")))
+        blocks.append(_Block("table", _point_table(r)))
         blocks.append(_Block("p", f"Points: [{slug(r.name)}.csv]({slug(r.name)}.csv)"))
     return blocks
+
+
+def _point_table(result: ConvergenceResult) -> tuple[list[str], list[list[str]]]:
+    """Per-point table of a comparison section: sweep columns, residual, floor, fitted, annotations."""
+    keys = _annotation_keys(result)
+    header = [*_sweep_columns(result), "max residual", "floor", "fitted", *keys]
+    rows = []
+    for p in result.points:
+        lead = [_num(p.lattice_value, ".4g")]
+        if result.sweep.variable != result.sweep.lattice_variable:
+            lead.insert(0, _num(p.sweep_value, ".4g"))
+        fitted = "no (at floor)" if p.at_floor else ("yes" if result.fit is not None else "no")
+        rows.append(
+            [*lead, _num(p.residual, ".3e"), _num(p.floor, ".1e"), fitted,
+             *(_annotation_text(p.annotations.get(k)) for k in keys)]
+        )
+    return header, rows
+
+
+def _provenance_blocks(record: dict) -> list[_Block]:
+    """The closing Provenance section: when, which code, how it ran, seconds per comparison."""
+    env = record["environment"]
+    git = env["git"]
+    commit = git["commit"] or "unknown (not a git checkout)"
+    if git["dirty"]:
+        commit += " (with uncommitted changes)"
+    items = [
+        f"Generated {record['generated']}",
+        f"Code: git commit {commit}",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
+        f"Platform: {env['platform']}",
+    ]
+    if env["command"]:
+        items.append(f"Command: `{env['command']}`")
+    items += [f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in record["run"].items()]
+    header = ["comparison", "points", "seconds (sum over points)"]
+    rows = [
+        [name, str(len(c["seconds"])), f"{sum(c['seconds']):.2f}"] for name, c in record["comparisons"].items()
+    ]
+    return [
+        _Block("h2", "Provenance"),
+        _Block("ul", items),
+        _Block("p", "Seconds to evaluate each comparison's points, as measured when each point was computed "
+                    "(points read back from the results cache keep their original timing); all parameters "
+                    "and per-point timings are in [run.json](run.json)."),
+        _Block("table", (header, rows)),
+    ]
 
 
 def _markdown(blocks: Sequence[_Block]) -> str:
@@ -256,7 +334,9 @@ def _html(blocks: Sequence[_Block], title: str) -> str:
             header, rows = b.content
             out.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
             for row in rows:
-                cells = [f"<a href='#{slug(row[0])}'>{html.escape(row[0])}</a>"] + [html.escape(str(v)) for v in row[1:]]
+                cells = [html.escape(str(v)) for v in row]
+                if b.link:
+                    cells[0] = f"<a href='#{slug(row[0])}'>{cells[0]}</a>"
                 out.append("<tr>" + "".join(f"<td>{v}</td>" for v in cells) + "</tr>")
             out.append("</table>")
     out.append("</body></html>\n")
@@ -272,6 +352,7 @@ class ReportPaths:
     plots: dict[str, Path]
     markdown: Path
     html: Path
+    provenance: Path
 
 
 def write_reports(
@@ -280,12 +361,16 @@ def write_reports(
     context: Sequence[str] = (),
     title: str = "Validation of the O(hbar) semiclassical theory against the exact lattice solver",
     executor: Executor | None = None,
+    run_info: dict[str, object] | None = None,
 ) -> ReportPaths:
-    """Write summary.csv, one CSV and one PNG per comparison, index.md and index.html into ``out``.
+    """Write summary.csv, one CSV and one PNG per comparison, run.json, index.md and index.html into ``out``.
 
-    ``context`` lines (suite, workers, elapsed time...) go under the title.
-    The figures are drawn through ``executor`` if given (e.g. the worker pool
-    of the run), else in this process.
+    ``context`` lines (suite, number of comparisons) go under the title; they
+    should depend only on what was computed. ``run_info`` (how the run was
+    executed: workers or cluster, wall time, cache use) goes to run.json and
+    the Provenance section. The figures are drawn through ``executor`` if
+    given (e.g. the worker pool of the run; it must share this filesystem),
+    else in this process.
     """
     from .plots import plot_convergence  # matplotlib is imported only where figures are drawn
 
@@ -303,10 +388,25 @@ def write_reports(
     figures = [out / f"{stem}.png" for stem in stems]
     drawn = executor.map(plot_convergence, results, figures) if executor else map(plot_convergence, results, figures)
     plots = {r.name: path for r, path in zip(results, drawn)}
-    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    blocks = _blocks(results, title, [f"Generated {stamp}.", *context])
+    record = {
+        "generated": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "environment": environment(),
+        "run": dict(run_info or {}),
+        "comparisons": {
+            r.name: {
+                **comparison_parameters(r.comparison, r.sweep),
+                "verdict": r.verdict,
+                "fitted_order": None if r.fit is None else r.fitted_order,
+                "seconds": [p.seconds for p in r.points],
+            }
+            for r in results
+        },
+    }
+    provenance = out / "run.json"
+    provenance.write_text(json.dumps(record, indent=2) + "\n")
+    blocks = _blocks(results, title, context) + _provenance_blocks(record)
     md = out / "index.md"
     md.write_text(_markdown(blocks))
     page = out / "index.html"
     page.write_text(_html(blocks, title))
-    return ReportPaths(summary, points, plots, md, page)
+    return ReportPaths(summary, points, plots, md, page, provenance)

@@ -60,6 +60,7 @@ import numpy as np
 from keldysh.fields import UniformB
 
 if TYPE_CHECKING:
+    from .cache import ResultsCache
     from .comparison import Comparison
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "QUICK_SWEEP",
     "evaluate_points",
     "group_points",
+    "lattice_key",
     "make_executor",
 ]
 
@@ -277,7 +279,9 @@ class PointData:
     ``exact`` and ``predicted`` have the comparison's observable shape (leading
     k-point axis for k-resolved comparisons). ``prediction_floor`` is the
     estimated error of the prediction itself (e.g. BZ quadrature), 0 if it is
-    evaluated pointwise.
+    evaluated pointwise. ``annotations`` are the comparison's extra facts about
+    the point (:attr:`Comparison.annotate`). ``seconds`` is the time the point
+    took to evaluate (in the run that computed it).
     """
 
     name: str
@@ -287,6 +291,7 @@ class PointData:
     predicted: np.ndarray
     prediction_floor: float
     seconds: float
+    annotations: dict[str, float | int | str] = field(default_factory=dict)
 
 
 # --- per-process model cache -------------------------------------------------
@@ -327,13 +332,22 @@ def _evaluate_group(items: Sequence[tuple[Comparison, Sweep, float]]) -> list[Po
                 f"has shape {predicted.shape}"
             )
         floor = comparison.prediction_floor(model, fld, predicted)
-        out.append(
-            PointData(comparison.name, value, sweep.lattice_value(value), exact, predicted, floor, time.perf_counter() - t0)
-        )
+        notes = comparison.annotations(model, fld)
+        seconds = time.perf_counter() - t0
+        out.append(PointData(comparison.name, value, sweep.lattice_value(value), exact, predicted, floor, seconds, notes))
     return out
 
 
 TaskKey = tuple[str, float, bytes]
+
+
+def lattice_key(value: float) -> str:
+    """A lattice field (flux per cell or |q E|) as a key: 12 significant digits.
+
+    Points whose lattice fields agree to 12 digits are the same lattice problem
+    (e.g. hbar * flux0 and the same flux of a flux sweep).
+    """
+    return f"{float(value):.12g}"
 
 
 def group_points(jobs: Iterable[tuple[Comparison, Sweep]]) -> dict[TaskKey, list[tuple[Comparison, Sweep, float]]]:
@@ -345,12 +359,17 @@ def group_points(jobs: Iterable[tuple[Comparison, Sweep]]) -> dict[TaskKey, list
     significant digits, so that e.g. hbar * flux0 and the same flux of a flux
     sweep share one task.
     """
+    return _group_items((c, s, v) for c, s in jobs for v in s.values)
+
+
+def _group_items(items: Iterable[tuple[Comparison, Sweep, float]]) -> dict[TaskKey, list[tuple[Comparison, Sweep, float]]]:
+    """:func:`group_points` of individual (comparison, sweep, value) items."""
     groups: dict[TaskKey, list[tuple[Comparison, Sweep, float]]] = {}
-    for comparison, sweep in jobs:
-        key_model = _model_key(comparison.model)
-        for value in sweep.values:
-            key = (sweep.lattice_variable, float(f"{sweep.lattice_value(value):.12g}"), key_model)
-            groups.setdefault(key, []).append((comparison, sweep, value))
+    keys: dict[str, bytes] = {}
+    for comparison, sweep, value in items:
+        key_model = keys.setdefault(comparison.name, _model_key(comparison.model))
+        key = (sweep.lattice_variable, float(lattice_key(sweep.lattice_value(value))), key_model)
+        groups.setdefault(key, []).append((comparison, sweep, value))
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1])))
 
 
@@ -439,6 +458,7 @@ def evaluate_points(
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = False,
+    cache: ResultsCache | None = None,
 ) -> dict[str, list[PointData]]:
     """Evaluate every comparison at every point of its sweep.
 
@@ -450,9 +470,14 @@ def evaluate_points(
         Number of worker processes (None: all cores; 1: serial, in-process).
         Ignored when ``executor`` is given.
     executor
-        An executor to use instead of creating one (it is not shut down).
+        An executor to use instead of creating one (it is not shut down), e.g.
+        a Dask cluster's (:func:`validation.distributed.dask_executor`).
     progress
         Draw a progress bar on stderr.
+    cache
+        A :class:`validation.cache.ResultsCache`: points found there are read
+        back instead of computed, and every task's points are written to it as
+        soon as the task finishes, so an interrupted run loses no finished task.
 
     Returns
     -------
@@ -463,15 +488,24 @@ def evaluate_points(
     names = [c.name for c, _ in jobs]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate comparison names in one run: {sorted({n for n in names if names.count(n) > 1})}")
-    groups = group_points(jobs)
-    own = executor is None
-    pool = make_executor(workers) if own else executor
-    bar = _Progress(len(groups), enabled=progress)
     results: dict[str, dict[float, PointData]] = {name: {} for name in names}
+    if cache is not None:
+        for c, s in jobs:
+            results[c.name].update(cache.load(c, s))
+    groups = _group_items((c, s, v) for c, s in jobs for v in s.values if v not in results[c.name])
+    by_name = {c.name: (c, s) for c, s in jobs}
+    own = executor is None and bool(groups)
+    pool = make_executor(workers) if own else executor
+    bar = _Progress(len(groups), enabled=progress and bool(groups))
 
     def collect(future: Future, label: str) -> None:
+        done: dict[str, list[PointData]] = {}
         for point in future.result():
             results[point.name][point.sweep_value] = point
+            done.setdefault(point.name, []).append(point)
+        if cache is not None:
+            for name, points in done.items():
+                cache.store(*by_name[name], points)
         bar.step(label)
 
     try:

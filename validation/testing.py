@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -155,8 +156,19 @@ def _synthetic_exact(
     coefficients: tuple[tuple[int, float], ...],
     ripple: float,
     n: int,
+    delay: float = 0.0,
+    log: str | None = None,
 ) -> np.ndarray:
-    """sin(x) + sum_p c_p x^p + ripple * cos(1e3 j + 1)  (the ripple mimics a solver floor)."""
+    """sin(x) + sum_p c_p x^p + ripple * cos(1e3 j + 1)  (the ripple mimics a solver floor).
+
+    ``delay`` seconds of sleep stand for an expensive solver; ``log`` names a
+    file to which every evaluation appends a line (to count evaluations).
+    """
+    if delay:
+        time.sleep(delay)
+    if log is not None:
+        with open(log, "a") as fh:
+            fh.write(f"{field!r}\n")
     x = _synthetic_x(field, n)
     residual = sum(c * x**p for p, c in coefficients) + ripple * np.cos(1e3 * np.arange(n) + 1.0)
     return np.sin(x) + residual
@@ -167,12 +179,21 @@ def _synthetic_prediction(model, field: UniformB | ElectricField, *, n: int) -> 
     return np.sin(_synthetic_x(field, n))
 
 
+def _synthetic_annotations(model, field: UniformB | ElectricField) -> dict[str, float | str]:
+    """The point's field and a regime label (``"strong"`` above 1e-2, else ``"weak"``)."""
+    s = field.strength if isinstance(field, ElectricField) else field.flux
+    return {"field": s, "regime": "strong" if s > 1e-2 else "weak"}
+
+
 def synthetic_comparison(
     name: str,
     coefficients: Mapping[int, float],
     ripple: float = 0.0,
     sweep: Sweep | None = None,
     n: int = 4,
+    delay: float = 0.0,
+    log: str | None = None,
+    annotated: bool = False,
     **fields,
 ) -> Comparison:
     """A closed-form comparison whose residual is sum_p c_p x^p (+ a ripple of size ``ripple``).
@@ -180,19 +201,25 @@ def synthetic_comparison(
     x = flux * (1 + j/n) on n synthetic "k-points" (|q E| for an electric sweep). The exact tolerance is set
     to ``ripple`` so that a ripple-dominated residual sits at the floor.
     Picklable (module-level functions and partials), so it runs in worker
-    processes too. Extra keyword arguments go to :class:`Comparison`.
+    processes too. ``delay`` (seconds of sleep per point) and ``log`` (a file
+    that gets one line per evaluation) make it a stand-in for an expensive
+    solver; ``annotated`` adds annotations (field, regime) to every point.
+    Extra keyword arguments go to :class:`Comparison`.
     """
     coeffs = tuple(sorted((int(p), float(c)) for p, c in coefficients.items()))
     options = dict(
         description=f"synthetic: residual {' + '.join(f'{c:g} x^{p}' for p, c in coeffs) or '0'}",
         model=functools.partial(models.qwz, 1.0),
         model_label="synthetic",
-        exact=functools.partial(_synthetic_exact, coefficients=coeffs, ripple=float(ripple), n=n),
+        exact=functools.partial(
+            _synthetic_exact, coefficients=coeffs, ripple=float(ripple), n=n, delay=float(delay), log=log
+        ),
         prediction=functools.partial(_synthetic_prediction, n=n),
         equation="synthetic",
         points=f"{n} synthetic points",
         units="dimensionless",
         exact_tol=float(ripple),
+        annotate=_synthetic_annotations if annotated else None,
     )
     if sweep is not None:
         options["sweep"] = sweep

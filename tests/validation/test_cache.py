@@ -1,0 +1,252 @@
+"""The results cache: bit-exact round trip, resume, --force, stale entries, atomic writes, a killed run."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from validation import Sweep, register, run
+from validation.cache import ROW_COLUMNS, ResultsCache, comparison_identity
+from validation.cli import main
+from validation.testing import synthetic_comparison
+
+SWEEP = Sweep.log(1e-1, 1e-3, 6)
+
+
+def _evaluations(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def _comparisons(log: Path, **options):
+    return [
+        synthetic_comparison("cache_a[synthetic]", {2: 1.0}, sweep=SWEEP, log=str(log), annotated=True, **options),
+        synthetic_comparison("cache_b[synthetic]", {1: 0.1, 2: 1.0}, sweep=SWEEP, log=str(log), **options),
+    ]
+
+
+def test_round_trip_is_bit_exact(tmp_path):
+    log = tmp_path / "log"
+    comparisons = _comparisons(log)
+    first = run(comparisons, workers=1, cache=ResultsCache(tmp_path / "cache"))
+    assert _evaluations(log) == 12
+    cache = ResultsCache(tmp_path / "cache")
+    again = run(comparisons, workers=1, cache=cache)
+    assert _evaluations(log) == 12 and cache.reused == 12 and cache.stored == 0
+    for r1, r2 in zip(first, again):
+        assert r1.verdict == r2.verdict and r1.fitted_order == r2.fitted_order
+        for p1, p2 in zip(r1.points, r2.points):
+            assert np.array_equal(p1.exact, p2.exact) and np.array_equal(p1.predicted, p2.predicted)
+            assert p1.exact.dtype == p2.exact.dtype and p1.annotations == p2.annotations
+            assert p1.seconds == p2.seconds  # the original timing is kept
+    assert again[0].points[0].annotations == {"field": 0.1, "regime": "strong"}
+
+
+def test_resume_computes_only_missing_points(tmp_path):
+    log = tmp_path / "log"
+    comparisons = _comparisons(log)
+    short = Sweep(SWEEP.variable, SWEEP.values[:3])
+    run([(c) for c in comparisons], sweep=short, workers=1, cache=ResultsCache(tmp_path / "cache"))
+    assert _evaluations(log) == 6
+    cache = ResultsCache(tmp_path / "cache")
+    results = run(comparisons, workers=1, cache=cache)
+    assert _evaluations(log) == 12 and cache.reused == 6 and cache.stored == 6
+    assert [p.sweep_value for p in results[0].points] == list(SWEEP.values)
+    assert results[0].fitted_order == pytest.approx(2.0, abs=1e-3)
+
+
+def test_force_recomputes_everything(tmp_path):
+    log = tmp_path / "log"
+    comparisons = _comparisons(log)
+    run(comparisons, workers=1, cache=ResultsCache(tmp_path / "cache"))
+    cache = ResultsCache(tmp_path / "cache", force=True)
+    run(comparisons, workers=1, cache=cache)
+    assert _evaluations(log) == 24 and cache.reused == 0 and cache.stored == 12
+
+
+def test_changed_definition_is_not_reused(tmp_path):
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
+    run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    changed = synthetic_comparison(a.name, {2: 2.0}, sweep=SWEEP, log=str(log), annotated=True)
+    assert comparison_identity(changed) != comparison_identity(a)
+    cache = ResultsCache(tmp_path / "cache")
+    (result,) = run([changed], workers=1, cache=cache)
+    assert cache.reused == 0 and _evaluations(log) == 12
+    x = 1e-3 * (1 + np.arange(4) / 4)
+    assert result.points[-1].exact - result.points[-1].predicted == pytest.approx(2.0 * x**2, rel=1e-6)
+
+
+def test_changed_plugin_source_is_not_reused(tmp_path, monkeypatch):
+    plugin = tmp_path / "cache_plugin_src.py"
+    source = textwrap.dedent(
+        """
+        import numpy as np
+
+        def exact(model, field, *, tol):
+            return np.array([field.flux ** 2])
+
+        def prediction(model, field):
+            return np.array([0.0])
+        """
+    )
+    plugin.write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import cache_plugin_src
+
+    c = synthetic_comparison("plugin[synthetic]", {}, exact=cache_plugin_src.exact, prediction=cache_plugin_src.prediction)
+    before = comparison_identity(c)
+    assert before == comparison_identity(c)
+    plugin.write_text(source.replace("field.flux ** 2", "field.flux ** 3"))
+    assert comparison_identity(c) != before
+
+
+def test_hbar_sweep_reuses_the_flux_points(tmp_path):
+    log = tmp_path / "log"
+    comparisons = _comparisons(log)
+    run(comparisons, workers=1, cache=ResultsCache(tmp_path / "cache"))
+    cache = ResultsCache(tmp_path / "cache")
+    results = run(comparisons, workers=1, variable="hbar", cache=cache)
+    assert cache.reused == 12 and _evaluations(log) == 12
+    assert results[0].sweep.variable == "hbar" and results[0].fitted_order == pytest.approx(2.0, abs=1e-3)
+
+
+def test_unpicklable_comparison_warns_and_runs(tmp_path):
+    c = synthetic_comparison("local[synthetic]", {2: 1.0}, sweep=SWEEP, prediction=lambda model, field: np.sin(
+        field.flux * (1 + np.arange(4) / 4)))
+    cache = ResultsCache(tmp_path / "cache")
+    with pytest.warns(UserWarning, match="cannot be pickled"):
+        (result,) = run([c], workers=1, cache=cache)
+    assert result.fitted_order == pytest.approx(2.0, abs=1e-3) and cache.stored == 0
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
+    run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    table = tmp_path / "cache" / "cache_a-synthetic.csv"
+    before = table.read_bytes()
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        run([a], workers=1, cache=ResultsCache(tmp_path / "cache", force=True))
+    assert table.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["cache_a-synthetic.csv", "cache_a-synthetic.json"]
+
+
+def test_foreign_table_is_refused(tmp_path):
+    (a, _) = _comparisons(tmp_path / "log")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "cache_a-synthetic.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(ValueError, match="not a results-cache table"):
+        run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+
+
+# --- a run killed mid-way ------------------------------------------------------------
+PLUGIN = """
+from validation import Sweep, register
+from validation.testing import synthetic_comparison
+
+SWEEP = Sweep.log(1e-1, 1e-3, 6)
+for i in range(3):
+    register(synthetic_comparison(f"killed{{i}}[synthetic]", {{2: 1.0, 3: 0.5}}, sweep=SWEEP, delay=0.15,
+                                  log={log!r}, annotated=True))
+"""
+
+
+def _cli(tmp_path: Path, out: Path, *extra: str) -> list[str]:
+    code = (
+        "import sys, killed_plugin; from validation.cli import main; "
+        f"sys.exit(main(['run', '--only', 'killed*', '--out', {str(out)!r}, '--workers', '1', '--quiet', *{list(extra)!r}]))"
+    )
+    return [sys.executable, "-c", code]
+
+
+def _rows(cache_dir: Path) -> dict[str, list[dict[str, str]]]:
+    rows = {}
+    for table in sorted(cache_dir.glob("*.csv")):
+        with table.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            assert tuple(reader.fieldnames) == ROW_COLUMNS
+            rows[table.stem] = list(reader)
+    return rows
+
+
+@pytest.mark.slow
+def test_killed_run_loses_no_finished_point(tmp_path, isolated_registry, monkeypatch):
+    log = tmp_path / "evaluations.log"
+    (tmp_path / "killed_plugin.py").write_text(PLUGIN.format(log=str(log)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "reports"
+    cache_dir = out / "cache"
+
+    proc = subprocess.Popen(_cli(tmp_path, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if cache_dir.exists() and sum(len(r) for r in _rows(cache_dir).values()) >= 6:  # two (field, model) tasks
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    # Nothing torn: every table parses, every row decodes to the closed form, no report was written.
+    rows = _rows(cache_dir)
+    kept = {name: len(r) for name, r in rows.items()}
+    assert 2 <= min(kept.values()) and max(kept.values()) < 6
+    cache = ResultsCache(cache_dir)
+
+    for i in range(3):
+        points = cache.load(get_or_plugin(f"killed{i}[synthetic]", log), SWEEP)
+        for p in points.values():
+            x = p.lattice_value * (1 + np.arange(4) / 4)
+            assert p.exact - p.predicted == pytest.approx(x**2 + 0.5 * x**3, rel=1e-9, abs=1e-15)
+    assert not (out / "summary.csv").exists()
+    assert not list(cache_dir.glob(".*.tmp"))
+
+    # Resume: only the missing points are evaluated, and the report equals an uninterrupted run's.
+    log.unlink()
+    done = subprocess.run(_cli(tmp_path, out), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert _evaluations(log) == sum(6 - n for n in kept.values())
+    assert f"{sum(kept.values())} point(s) from the cache" in done.stdout
+    reference = tmp_path / "reference"  # an uninterrupted run, in this process
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import killed_plugin  # noqa: F401  (registers the comparisons)
+
+    assert main(["run", "--only", "killed*", "--out", str(reference), "--workers", "1", "--quiet"]) == 0
+    for name in ["summary.csv", *(f"killed{i}-synthetic.csv" for i in range(3))]:
+        assert (out / name).read_text() == (reference / name).read_text(), name
+
+
+def get_or_plugin(name: str, log: Path):
+    """The comparison as the killed run's plugin defined it (same definition, same identity)."""
+    return synthetic_comparison(name, {2: 1.0, 3: 0.5}, sweep=SWEEP, delay=0.15, log=str(log), annotated=True)
+
+
+def test_cli_cache_flags(isolated_registry, tmp_path, capsys):
+    log = tmp_path / "log"
+    for c in _comparisons(log):
+        register(c)
+    base = ["run", "--only", "cache_*", "--out", str(tmp_path / "r"), "--workers", "1", "--quiet"]
+    assert main(base) == 0 and _evaluations(log) == 12
+    assert main(base) == 0 and _evaluations(log) == 12
+    assert "12 point(s) from the cache" in capsys.readouterr().out
+    assert main(base + ["--force"]) == 0 and _evaluations(log) == 24
+    assert main(base + ["--no-cache"]) == 0 and _evaluations(log) == 36
+    other = tmp_path / "elsewhere"
+    assert main(base + ["--cache", str(other)]) == 0 and _evaluations(log) == 48
+    assert (other / "cache_a-synthetic.json").exists()
+    with pytest.raises(SystemExit):
+        main(base + ["--no-cache", "--force"])

@@ -1,0 +1,154 @@
+"""Provenance of a run: package versions, git commit, code fingerprint, comparison parameters.
+
+Everything here is recorded with the results (the results cache's JSON
+metadata and the report's ``run.json`` / Provenance section), so that a reader
+can tell which code and which parameters produced a number, and rerun it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import inspect
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .comparison import Comparison
+    from .sweep import Sweep
+
+__all__ = [
+    "DISTRIBUTION",
+    "code_fingerprint",
+    "comparison_parameters",
+    "environment",
+    "git_state",
+    "package_version",
+]
+
+#: Name of this project's distribution (pyproject.toml).
+DISTRIBUTION = "keldysh-validation"
+#: Packages whose versions are recorded.
+RECORDED_PACKAGES = ("numpy", "scipy", "mpmath", "pandas", "matplotlib", "dask", "distributed")
+#: The source that determines every number of a comparison: the exact solver, the theory,
+#: the built-in catalog and the point evaluation (validation/sweep.py).
+_ROOT = Path(__file__).resolve().parent.parent
+_PHYSICS_SOURCES = ("keldysh", "semiclassics", "validation/catalog", "validation/sweep.py")
+
+
+def package_version() -> str:
+    """Installed version of this project (``"unknown"`` when it is not installed)."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.cache
+def git_state() -> dict[str, Any]:
+    """``{"commit": sha or None, "dirty": bool or None}`` of the checkout holding this package."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(status.strip())}
+
+
+def environment() -> dict[str, Any]:
+    """Versions (this project, Python, numerical packages), git state, platform and command line."""
+    versions = {DISTRIBUTION: package_version(), "python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return {
+        "versions": versions,
+        "git": git_state(),
+        "platform": platform.platform(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "",
+    }
+
+
+def _source_files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for rel in paths:
+        path = _ROOT / rel
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.is_file() else []
+    return files
+
+
+@functools.cache
+def _physics_digest() -> str:
+    digest = hashlib.sha256()
+    for path in _source_files(_PHYSICS_SOURCES):
+        digest.update(path.relative_to(_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _callable_sources(comparison: Comparison) -> list[Path]:
+    """Source files of the comparison's callables that lie outside the physics packages (plugins)."""
+    files = set()
+    for attr in ("model", "exact", "prediction", "prediction_coarse", "annotate"):
+        fn = getattr(comparison, attr)
+        while isinstance(fn, functools.partial):
+            fn = fn.func
+        try:
+            source = inspect.getsourcefile(fn) if fn is not None else None
+        except TypeError:
+            source = None
+        if source:
+            path = Path(source).resolve()
+            if not any(path.is_relative_to(_ROOT / rel) for rel in _PHYSICS_SOURCES):
+                files.add(path)
+    return sorted(files)
+
+
+def code_fingerprint(comparison: Comparison) -> str:
+    """sha256 of the source that computes the comparison's numbers.
+
+    The physics packages (``keldysh``, ``semiclassics``, ``validation/catalog``,
+    ``validation/sweep.py``) and, for plugin comparisons, the files defining
+    the comparison's callables. Any edit there changes the fingerprint, so a
+    cached point is never reused by different code.
+    """
+    digest = hashlib.sha256(_physics_digest().encode())
+    for path in _callable_sources(comparison):
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def comparison_parameters(comparison: Comparison, sweep: Sweep) -> dict[str, Any]:
+    """What defines a comparison's numbers, as JSON-ready values."""
+    return {
+        "name": comparison.name,
+        "equation": comparison.equation,
+        "prediction_kind": comparison.prediction_kind,
+        "model": comparison.model_label,
+        "model_factory": repr(comparison.model),
+        "exact": repr(comparison.exact),
+        "prediction": repr(comparison.prediction),
+        "exact_tol": comparison.exact_tol,
+        "expected_order": comparison.expected_order,
+        "points": comparison.points,
+        "units": comparison.units,
+        "sweep": {
+            "variable": sweep.variable,
+            "values": list(sweep.values),
+            "lattice_variable": sweep.lattice_variable,
+            "lattice_values": [sweep.lattice_value(v) for v in sweep.values],
+            "describe": sweep.describe(),
+        },
+    }
