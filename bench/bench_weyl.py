@@ -11,6 +11,13 @@ Prints wall time, slices diagonalized, the current (zero by Bloch's theorem),
 the last change of the rule, and the largest single-slice current (the scale the
 cancellation works against).
 
+Then the CPU seconds (time.process_time, one BLAS thread) of every sweep point of the two
+issue-6 comparisons of the default suite, chiral_anomaly_E[weyl] (E sweep of the anomaly at flux
+1/16) and density_quantum_limit[weyl] (quantum-limit map, flux 1/8 .. 1/64): exact side,
+prediction, its coarse quadrature and the regime annotations, evaluated in sweep order in one
+process as a suite worker would (the first point of a comparison carries its per-process set-up,
+e.g. the Eq. 17 quadrature). Target: a few CPU seconds per comparison.
+
 Run: python bench/bench_weyl.py   (two threads diagonalize slices concurrently, each with
 single-threaded BLAS: multithreaded OpenBLAS on batched 400 x 400 eigh was 5x slower here)
 """
@@ -27,8 +34,31 @@ import numpy as np  # noqa: E402
 from keldysh import UniformB, models  # noqa: E402
 from keldysh.layered import equilibrium_current, slice_spectrum  # noqa: E402
 from keldysh.spectral import FermiDirac  # noqa: E402
+from validation.comparison import get  # noqa: E402
 
 FLUX, MU, T, TOL, TARGET, WORKERS = 1 / 200, 0.05, 0.1, 1e-10, 30.0, 2
+SUITE_POINTS = ("chiral_anomaly_E[weyl]", "density_quantum_limit[weyl]")
+
+
+def suite_points() -> None:
+    """CPU seconds of every sweep point of the issue-6 comparisons (exact, prediction, floor, annotations)."""
+    for name in SUITE_POINTS:
+        comparison = get(name)
+        model = comparison.build_model()
+        print(f"{name}: {comparison.sweep.describe()}")
+        print(f"{'value':>9} {'cpu [s]':>8} {'residual':>10}")
+        total = 0.0
+        for value in comparison.sweep.values:
+            field = comparison.sweep.field(value)
+            t0 = time.process_time()
+            exact = np.asarray(comparison.exact(model, field, tol=comparison.exact_tol))
+            predicted = np.asarray(comparison.prediction(model, field))
+            comparison.prediction_floor(model, field, predicted)
+            comparison.annotations(model, field)
+            cpu = time.process_time() - t0
+            total += cpu
+            print(f"{value:>9.4g} {cpu:>8.2f} {float(np.max(np.abs(exact - predicted))):>10.2e}")
+        print(f"{'total':>9} {total:>8.2f}")
 
 
 def main() -> None:
@@ -43,6 +73,7 @@ def main() -> None:
     print(f"{'time [s]':>9} {'slices':>7} {'J_z':>11} {'last change':>12} {'|j(kz)| sample':>15} {'target':>7}")
     print(f"{elapsed:>9.2f} {res.n_kz:>7} {res.value:>11.2e} {res.change:>12.2e} {scale:>15.3f} "
           f"{'ok' if elapsed <= TARGET else 'SLOW':>7}")
+    suite_points()
 
 
 if __name__ == "__main__":

@@ -54,6 +54,15 @@ imbalance). The half integrals telescope: int_half j = [Omega(b) - Omega(a)]
 the imbalanced current is 2 mu5 beta (C_b - C_a)/(4 pi^2) by Streda's
 counting n = 1 - flux C, to all orders in the field (tested).
 
+Slab densities and Landau levels
+--------------------------------
+:func:`slab_density` integrates n(kz) over any slab (a, b) (the charge of a
+node's region when no Fermi surface crosses its planes); :func:`level_crossings`
+counts the magnetic bands that cross an energy along k_z in a slab (for a Weyl
+node: its chiral level once, each massive Landau level whose extremum lies
+beyond the energy twice), which tells the quantum limit (only the chiral
+level crosses mu) from the semiclassical regime on the exact spectrum.
+
 Chiral anomaly
 --------------
 :func:`pumped_particles` switches on E along z and evolves every (k, kz)
@@ -90,6 +99,9 @@ __all__ = [
     "equilibrium_current",
     "NodeResolved",
     "node_resolved",
+    "slab_density",
+    "LevelCrossings",
+    "level_crossings",
     "Pumping",
     "pumped_particles",
 ]
@@ -566,6 +578,137 @@ def node_resolved(
                 return NodeResolved(bounds, mus, out[0], out[1], change.T, n)
         prev, n = out, 2 * n
     raise RuntimeError(f"node-resolved integrals not converged to tol={tol:g} with {max_kz} k_z slices per half")
+
+
+def slab_density(
+    model: TightBinding,
+    field: UniformB,
+    mu: float,
+    T: float,
+    bounds: tuple[float, float],
+    *,
+    mesh: int = 1,
+    tol: float = 1e-10,
+    gauge: str = "landau_x",
+    n_kz: int = 8,
+    max_kz: int = 1024,
+) -> KzIntegral:
+    """Exact equilibrium particles per unit volume in the slab bounds[0] < kz < bounds[1].
+
+    N = int_a^b dkz/(2 pi) Tr n_F(H(kz) - mu) / area for the state n_F(H - mu)
+    of the exact Hamiltonian in the field (module docstring), with nested
+    Clenshaw-Curtis rules on (a, b), doubled until two rules differ by less
+    than ``tol``. For a slab between planes where no Fermi surface crosses,
+    e.g. one half of the zone around a node, it is the charge of that node's
+    region (compare paper Eq. 17 on the same slab).
+
+    Parameters
+    ----------
+    model, field, mesh, gauge
+        As in :func:`slice_spectrum`.
+    mu, T
+        Chemical potential and temperature (energy units, k_B = 1).
+    bounds
+        Cartesian (a, b), 0 < b - a <= 2 pi / c.
+    tol
+        Target for the change between nested rules (particles per unit volume).
+
+    Returns
+    -------
+    KzIntegral
+        ``n_kz`` counts the intervals of the final rule (n_kz + 1 slices).
+
+    Raises
+    ------
+    RuntimeError
+        If the rule with ``max_kz`` intervals has not converged to ``tol``.
+    """
+    _check_tol(tol, max_kz)
+    c = _check_layered(model)
+    a, b = float(bounds[0]), float(bounds[1])
+    if not 0 < b - a <= 2 * np.pi / c:
+        raise ValueError(f"bounds must satisfy 0 < b - a <= 2 pi / c, got {bounds}")
+    occ = FermiDirac(mu, T)
+    spectra = _slice_cache(model, field, mesh, gauge)
+    n, prev = int(n_kz), None
+    while n <= max_kz:
+        x, w = clenshaw_curtis(n)
+        value = 0.5 * (b - a) * float(w @ spectra(0.5 * (a + b) + 0.5 * (b - a) * x).density(occ)) / (2 * np.pi)
+        if prev is not None and abs(value - prev) < tol:
+            return KzIntegral(value, n, abs(value - prev))
+        prev, n = value, 2 * n
+    raise RuntimeError(f"slab density not converged to tol={tol:g} with {max_kz} k_z intervals")
+
+
+@dataclass(frozen=True)
+class LevelCrossings:
+    """Magnetic bands crossing an energy along k_z in a slab (exact supercell spectrum).
+
+    Attributes
+    ----------
+    net
+        |N(b) - N(a)|: levels crossing once (N(kz) = magnetic bands below the energy at
+        one point of the reduced zone, per flux quantum of the supercell); for a Weyl
+        node between insulating planes, its chiral Landau level.
+    pairs
+        Levels crossing twice, (total crossings - net) / 2: the massive Landau levels
+        whose extremum along k_z lies beyond the energy.
+    """
+
+    net: int
+    pairs: int
+
+    @property
+    def levels(self) -> int:
+        """net + pairs: the number of levels crossing the energy."""
+        return self.net + self.pairs
+
+
+def level_crossings(
+    model: TightBinding,
+    field: UniformB,
+    energy: float,
+    bounds: tuple[float, float],
+    *,
+    n_kz: int = 400,
+    gauge: str = "landau_x",
+) -> LevelCrossings:
+    """Count the magnetic bands (Landau levels) crossing ``energy`` as functions of k_z in a slab.
+
+    N(kz) = #{eigenvalues of H(k; kz) below ``energy``} at one point of the reduced
+    magnetic zone (mesh 1: every Landau level of flux p/q gives p eigenvalues, flat
+    to exponential accuracy), on n_kz + 1 equally spaced slices of [a, b]. Each
+    crossing changes N by p; a level that crosses and comes back (a massive Landau
+    level of a Weyl node, extremal near the node's k_z) contributes two. A level
+    whose extremum lies within ~ (v h)^2 / (8 E) of the energy (h = (b - a) / n_kz,
+    v its k_z velocity at the crossings, E its distance from the node) may be
+    missed: refine n_kz to resolve it.
+
+    Returns
+    -------
+    LevelCrossings
+
+    Raises
+    ------
+    ValueError
+        For bad bounds or n_kz < 2, or a total number of crossings of the wrong parity.
+    """
+    c = _check_layered(model)
+    a, b = float(bounds[0]), float(bounds[1])
+    if not 0 < b - a <= 2 * np.pi / c:
+        raise ValueError(f"bounds must satisfy 0 < b - a <= 2 pi / c, got {bounds}")
+    if int(n_kz) != n_kz or n_kz < 2:
+        raise ValueError(f"n_kz must be an integer >= 2, got {n_kz!r}")
+    p, _ = rational_flux(field.flux)
+    cell = LayeredSupercell(model, field, 1, gauge)
+    kz = np.linspace(a, b, int(n_kz) + 1)
+    per = max(1, _CHUNK_BYTES // (16 * cell.size**2))
+    chunks = np.split(kz, range(per, len(kz), per))
+    below = np.concatenate([(np.linalg.eigvalsh(cell.hamiltonian(z)[:, 0]) < energy).sum(axis=-1) for z in chunks])
+    net, total = abs(int(below[-1] - below[0])), int(np.abs(np.diff(below)).sum())
+    if (total - net) % (2 * abs(p)) or net % abs(p):
+        raise ValueError(f"{total} crossings with net {net} at flux {field.flux}: not whole levels; refine n_kz")
+    return LevelCrossings(net // abs(p), (total - net) // (2 * abs(p)))
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ from keldysh.layered import (
     clenshaw_curtis,
     equilibrium_current,
     kz_slice,
+    level_crossings,
     node_resolved,
     pumped_particles,
     reduced_kmesh,
+    slab_density,
     slice_spectrum,
 )
 from keldysh.spectral import FermiDirac
@@ -151,6 +153,49 @@ def test_chiral_imbalance_current_is_streda_quantized():
     assert abs(n0 - 1.0) < 1e-12 and abs(npi - (1 + flux)) < 1e-12  # C_0 = 0, C_pi = -1
 
 
+# --- slab densities and Landau levels crossing mu -----------------------------------------------
+
+
+def test_slab_density_is_the_node_resolved_density():
+    """The density of each half from slab_density equals node_resolved's (same nested rule) to 1e-12."""
+    field, T = UniformB(1 / 8), 0.025
+    res = node_resolved(WEYL, field, 0.0, T, tol=1e-11)
+    for h, bounds in enumerate(res.bounds):
+        assert slab_density(WEYL, field, 0.0, T, bounds, tol=1e-11).value == pytest.approx(res.density[h], abs=1e-12)
+
+
+@pytest.mark.parametrize("flux", [1 / 8, 1 / 16])
+def test_slab_density_is_streda_in_an_insulating_slab(flux):
+    """2.6 < kz < 3.1 holds no Fermi surface (lower band filled, Chern number -1): N = (b - a)(1 + flux)/(2 pi)."""
+    a, b = 2.6, 3.1
+    res = slab_density(WEYL, UniformB(flux), 0.0, 0.01, (a, b), tol=1e-12)
+    assert res.value == pytest.approx((b - a) * (1 + flux) / (2 * np.pi), abs=1e-12)
+
+
+OFFSET_WEYL = models.weyl(1.0, np.pi / 2, tilt=0.2, offset=0.8)  # node at kz = -pi/2, energy -0.8, tilt 0.2
+
+
+@pytest.mark.parametrize("distance, levels", [(0.30, 1), (0.52, 2), (0.69, 3), (0.80, 4)])
+def test_level_crossings_follow_the_continuum_landau_levels(distance, levels):
+    """Flux 1/64 around the node at (0, 0, -pi/2), mu = eps_K + distance (an electron pocket): the count on the
+    exact spectrum equals 1 + #{n >= 1 : sqrt(2 n beta) (1 - t^2)^(3/4) < mu - eps_K} (v = 1, tilt t = 0.2;
+    levels 0.43, 0.61, 0.74, 0.86), the chiral level crossing once and each massive level twice. The
+    distances sit between consecutive levels (the lattice shifts them by <= 0.04 at this field)."""
+    field = UniformB(1 / 64)
+    spacing = np.sqrt(2 * 2 * np.pi * field.flux) * (1 - 0.2**2) ** 0.75
+    assert 1 + int(np.floor((distance / spacing) ** 2)) == levels  # the formula's count
+    res = level_crossings(OFFSET_WEYL, field, -0.8 + distance, (-np.pi / 2 - 0.8, -np.pi / 2 + 0.8), n_kz=160)
+    assert (res.net, res.pairs, res.levels) == (1, levels - 1, levels)
+
+
+def test_level_crossings_count_whole_levels_at_flux_p_over_q():
+    """At flux p/q every Landau level is p magnetic bands of the supercell: flux -2/33 counts like -1/16."""
+    bounds = (-np.pi / 2 - 1.2, -np.pi / 2 + 1.2)
+    one = level_crossings(OFFSET_WEYL, UniformB(-1 / 16), 0.1, bounds, n_kz=240)
+    two = level_crossings(OFFSET_WEYL, UniformB(-2 / 33), 0.1, bounds, n_kz=240)
+    assert one == two and one.levels == 2
+
+
 # --- chiral anomaly: pumping by E parallel to B ---------------------------------------------------
 
 
@@ -217,3 +262,9 @@ def test_bad_input_raises():
         pumped_particles(WEYL, UniformB(1 / 8), UniformE((0.1, 0.0, 0.0)), 0.0, 0.05, 1.0)
     with pytest.raises(ValueError, match="shorter time"):
         pumped_particles(WEYL, UniformB(1 / 8), UniformE((1.0,)), 0.0, 0.05, 4.0)
+    with pytest.raises(ValueError, match="bounds"):
+        slab_density(WEYL, UniformB(1 / 8), 0.0, 0.05, (1.0, 1.0))
+    with pytest.raises(ValueError, match="bounds"):
+        level_crossings(WEYL, UniformB(1 / 8), 0.0, (0.0, 7.0))
+    with pytest.raises(ValueError, match="n_kz"):
+        level_crossings(WEYL, UniformB(1 / 8), 0.0, (0.0, 1.0), n_kz=1)

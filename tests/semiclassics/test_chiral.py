@@ -3,18 +3,20 @@
 import numpy as np
 import pytest
 
-from keldysh import models
+from keldysh import UniformB, models
 from semiclassics.chiral import (
     anomaly_rate,
     band_geometry,
     cme_coefficient,
     cme_volume,
+    density_expansion,
     fermi_primitive,
     fermi_surface_flux,
     node_cme,
     slice_terms,
     weyl_nodes,
 )
+from semiclassics.predictions import equilibrium_density
 
 WEYL = models.weyl(1.0, np.pi / 2, tilt=0.2, offset=0.2)
 GUESSES = [[0.05, 0.02, 1.4], [0.01, -0.03, -1.7]]
@@ -173,6 +175,72 @@ def test_by_parts_against_volume_quadrature(nodes, region):
         assert vol.error < (2e-5 if kind == "cme" else 3e-3)
 
 
+# --- Eq. 17 on a slab, first order in beta -------------------------------------------------
+
+
+class KzSlice:
+    """The 2D model h(kx, ky, kz0) of WEYL at fixed kz0 (for the 2D Eq. 17 of semiclassics.predictions)."""
+
+    dim, norbs, cell_area = 2, 2, 1.0
+    lattice_vectors = np.eye(2)
+
+    def __init__(self, kz: float) -> None:
+        self.kz = kz
+
+    def _k3(self, k):
+        k = np.asarray(k, dtype=float)
+        return np.concatenate([k, np.full(k.shape[:-1] + (1,), self.kz)], axis=-1)
+
+    def bloch(self, k):
+        return WEYL.bloch(self._k3(k))
+
+    def bloch_derivative(self, k):
+        return WEYL.bloch_derivative(self._k3(k))[..., :2, :, :]
+
+
+def test_density_expansion_is_streda_in_an_insulating_slab(nodes):
+    """No Fermi surface in 2.6 < kz < 3.1 (lower band filled, Chern number -1 beyond the node at pi/2):
+    n0 = (b - a)/(2 pi) and n1 = -(b - a) C/(4 pi^2) = (b - a)/(4 pi^2), to 1e-10."""
+    a, b = 2.6, 3.1
+    res = density_expansion(WEYL, 0.0, 0.01, (a, b), nodes, grid=32, n_kz=8)
+    assert res.n0 == pytest.approx((b - a) / (2 * np.pi), abs=1e-12)
+    assert res.n1 == pytest.approx((b - a) / (4 * np.pi**2), abs=1e-10)
+    assert res.density(0.5) == pytest.approx(res.n0 + 0.5 * res.n1, rel=1e-15)
+
+
+def test_density_expansion_is_the_first_order_of_eq17(nodes):
+    """A slab crossed by the Fermi pocket (1.0 < kz < 1.45, no node inside): n0 and n1 equal the
+    symmetric finite differences in beta of Eq. 17 with n_F(eps-bar) (semiclassics.predictions, 2D, per
+    slice) on the same Gauss-Legendre rule and mesh, to O(h^2) = 1e-8 relative."""
+    a, b, T, grid, n_kz, h = 1.0, 1.45, 0.05, 48, 12, 1e-4
+    res = density_expansion(WEYL, 0.0, T, (a, b), nodes, grid, n_kz)
+    x, w = np.polynomial.legendre.leggauss(n_kz)
+
+    def eq17(beta):
+        field = UniformB(beta / (2 * np.pi))
+        return sum(wz * equilibrium_density(KzSlice(z), field, 0.0, T, grid) for z, wz in
+                   zip(0.5 * (a + b) + 0.5 * (b - a) * x, 0.5 * (b - a) * w)) / (2 * np.pi)
+
+    plus, minus = eq17(h), eq17(-h)
+    assert res.n0 == pytest.approx(0.5 * (plus + minus), abs=2e-10)
+    assert res.n1 == pytest.approx((plus - minus) / (2 * h), abs=1e-9)
+    assert abs(res.n1) > 5e-4  # the first-order term is not trivially small here
+
+
+@pytest.mark.slow
+def test_density_expansion_converges_around_a_node():
+    """A half of the zone with a node 0.8 away from mu (T = 0.1): the kz rule split at the node converges
+    exponentially, the error estimate (3/4 grid) bounds the change to a finer grid."""
+    model = models.weyl(1.0, np.pi / 2, tilt=0.2, offset=0.8)
+    nodes = weyl_nodes(model, GUESSES)
+    half = (np.pi, 2 * np.pi)
+    coarse = density_expansion(model, 0.0, 0.1, half, nodes, 48, 24)
+    fine = density_expansion(model, 0.0, 0.1, half, nodes, 64, 32)
+    assert coarse.error < 1e-7 and fine.error < 1e-8
+    assert abs(coarse.n0 - fine.n0) <= coarse.error and abs(coarse.n1 - fine.n1) <= coarse.error
+    assert fine.n1 == pytest.approx(0.0240058953, abs=1e-9)  # the same on both halves (mirror kz -> -kz)
+
+
 def test_bad_input_raises(nodes):
     with pytest.raises(ValueError, match="3D model"):
         cme_coefficient(models.qwz(1.0), 0.0, 0.1, [])
@@ -186,3 +254,9 @@ def test_bad_input_raises(nodes):
         cme_volume(WEYL, 0.0, 0.1, nodes, (0.0, np.pi), r0=1.7)
     with pytest.raises(ValueError, match="degenerate"):
         slice_terms(WEYL, np.pi / 2, 0.0, 0.1, grid=16)
+    with pytest.raises(ValueError, match="T > 0"):
+        density_expansion(WEYL, 0.0, 0.0, HALF, nodes)
+    with pytest.raises(ValueError, match="boundary plane"):
+        density_expansion(WEYL, 0.0, 0.1, (np.pi / 2, np.pi), nodes)
+    with pytest.raises(ValueError, match="region"):
+        density_expansion(WEYL, 0.0, 0.1, (1.0, 0.5), nodes)
