@@ -61,7 +61,9 @@ node's region when no Fermi surface crosses its planes); :func:`level_crossings`
 counts the magnetic bands that cross an energy along k_z in a slab (for a Weyl
 node: its chiral level once, each massive Landau level whose extremum lies
 beyond the energy twice), which tells the quantum limit (only the chiral
-level crosses mu) from the semiclassical regime on the exact spectrum.
+level crosses mu) from the semiclassical regime on the exact spectrum;
+:func:`level_gap` is the distance from an energy to the nearest band over a slab
+(how well the slices of an insulating slab obey Streda's counting at T > 0).
 
 Chiral anomaly
 --------------
@@ -102,6 +104,7 @@ __all__ = [
     "slab_density",
     "LevelCrossings",
     "level_crossings",
+    "level_gap",
     "Pumping",
     "pumped_particles",
 ]
@@ -700,15 +703,73 @@ def level_crossings(
     if int(n_kz) != n_kz or n_kz < 2:
         raise ValueError(f"n_kz must be an integer >= 2, got {n_kz!r}")
     p, _ = rational_flux(field.flux)
-    cell = LayeredSupercell(model, field, 1, gauge)
-    kz = np.linspace(a, b, int(n_kz) + 1)
-    per = max(1, _CHUNK_BYTES // (16 * cell.size**2))
-    chunks = np.split(kz, range(per, len(kz), per))
-    below = np.concatenate([(np.linalg.eigvalsh(cell.hamiltonian(z)[:, 0]) < energy).sum(axis=-1) for z in chunks])
+    below = (_slab_levels(model, field, (a, b), n_kz, gauge) < energy).sum(axis=-1)
     net, total = abs(int(below[-1] - below[0])), int(np.abs(np.diff(below)).sum())
     if (total - net) % (2 * abs(p)) or net % abs(p):
         raise ValueError(f"{total} crossings with net {net} at flux {field.flux}: not whole levels; refine n_kz")
     return LevelCrossings(net // abs(p), (total - net) // (2 * abs(p)))
+
+
+def _slab_levels(
+    model: TightBinding, field: UniformB, bounds: tuple[float, float], n_kz: int, gauge: str
+) -> NDArray[np.float64]:
+    """Eigenvalues of H(k0; kz) on n_kz + 1 equally spaced slices of [a, b], k0 the first reduced-mesh point.
+
+    Batched in chunks of :data:`_CHUNK_BYTES`; shape (n_kz + 1, qN), ascending per slice.
+    """
+    cell = LayeredSupercell(model, field, 1, gauge)
+    kz = np.linspace(bounds[0], bounds[1], int(n_kz) + 1)
+    per = max(1, _CHUNK_BYTES // (16 * cell.size**2))
+    return np.concatenate([np.linalg.eigvalsh(cell.hamiltonian(z)[:, 0]) for z in np.split(kz, range(per, len(kz), per))])
+
+
+def level_gap(
+    model: TightBinding,
+    field: UniformB,
+    energy: float,
+    bounds: tuple[float, float],
+    *,
+    n_kz: int = 64,
+    gauge: str = "landau_x",
+) -> float:
+    """Distance from ``energy`` to the nearest magnetic band (Landau level) over the slab a <= kz <= b.
+
+    min over n_kz + 1 equally spaced slices (both planes included) of
+    min_i |E_i(k0; kz) - energy|, at one point k0 of the reduced magnetic zone (the
+    bands of flux p/q are flat in k0 to exponential accuracy), energy units. When
+    no band crosses the energy in the slab, a slice of it holds n_F(H - mu) =
+    Streda's count up to thermal occupation across this gap, ~ exp(-gap / T); a
+    band crossing the energy gives a gap of order (its k_z velocity) x (b - a) / n_kz.
+
+    Parameters
+    ----------
+    model, field, gauge
+        As in :func:`level_crossings`.
+    energy
+        The energy (e.g. the chemical potential).
+    bounds
+        Cartesian (a, b), 0 < b - a <= 2 pi / c (any position: a strip behind a plane may start below 0).
+    n_kz
+        Intervals of the slice grid (>= 1).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For bad bounds or n_kz < 1.
+    """
+    c = _check_layered(model)
+    a, b = float(bounds[0]), float(bounds[1])
+    if not 0 < b - a <= 2 * np.pi / c:
+        raise ValueError(f"bounds must satisfy 0 < b - a <= 2 pi / c, got {bounds}")
+    if int(n_kz) != n_kz or n_kz < 1:
+        raise ValueError(f"n_kz must be a positive integer, got {n_kz!r}")
+    if not math.isfinite(energy):
+        raise ValueError(f"energy must be finite, got {energy}")
+    return float(np.abs(_slab_levels(model, field, (a, b), n_kz, gauge) - energy).min())
 
 
 @dataclass(frozen=True)

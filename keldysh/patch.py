@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from .fields import UniformB
 from .lattice import TightBinding
 
-__all__ = ["PeierlsPatch", "peierls_patch", "shell_index", "ball_size", "hopping_range"]
+__all__ = ["PeierlsPatch", "peierls_patch", "shell_index", "shell_cells", "ball_size", "hopping_range"]
 
 
 def ball_size(radius):
@@ -58,6 +58,15 @@ def shell_index(cells: ArrayLike) -> NDArray[np.int64]:
         6 * rho + x + rho - 1,  # bottom edge y = -rho, x > -rho
     )
     return np.where(rho == 0, 0, (2 * rho - 1) ** 2 + pos)
+
+
+def shell_cells(radius: int) -> NDArray[np.int64]:
+    """The cells |R|_inf <= ``radius`` in shell order, shape ((2 radius + 1)^2, 2): ``shell_index`` inverted."""
+    L = np.arange(-int(radius), int(radius) + 1)
+    grid = np.stack(np.meshgrid(L, L, indexing="ij"), -1).reshape(-1, 2)
+    out = np.empty_like(grid)
+    out[shell_index(grid)] = grid
+    return out
 
 
 def hopping_range(model: TightBinding) -> int:
@@ -105,11 +114,7 @@ class PeierlsPatch:
         self.gauge = gauge
         self.lattice_vectors = model.lattice_vectors
         self.positions = model.positions
-        L = self.radius
-        grid = np.stack(np.meshgrid(np.arange(-L, L + 1), np.arange(-L, L + 1), indexing="ij"), -1)
-        grid = grid.reshape(-1, 2)
-        order = np.argsort(shell_index(grid))
-        self.cells = grid[order]
+        self.cells = shell_cells(self.radius)
         self.H = self._hamiltonian(model)
 
     @property

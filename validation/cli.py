@@ -61,6 +61,10 @@ def select(patterns: Sequence[str] | None) -> list[Comparison]:
     return [get(n) for n in chosen]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 @contextlib.contextmanager
 def _executor(args: argparse.Namespace) -> Iterator[tuple[Executor, str]]:
     """The run's executor and a description of it (process pool, in-process, or Dask cluster)."""
@@ -109,7 +113,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         }
         local_files = args.dask in (None, "local")  # figures drawn by workers must land on this filesystem
         paths = write_reports(
-            results, args.out, context=[f"Suite `{args.suite}` ({SUITES[args.suite]}), {len(results)} comparisons."],
+            results, args.out, context=[f"Suite `{args.suite}` ({SUITES[args.suite]}), {_count(len(results), 'comparison')}."],
             executor=executor if local_files else None, run_info=run_info,
         )
     elapsed = time.perf_counter() - t0
@@ -119,7 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         order = f"{r.fitted_order:6.3f} [{lo:6.3f}, {hi:6.3f}]" if r.fit else f"{'--':>6} {'(not fitted)':>16}"
         print(f"{r.name:<{width}}  {order}  {r.verdict}")
     reused = f"; {cache.reused} point(s) from the cache" if cache is not None and cache.reused else ""
-    print(f"{len(results)} comparisons in {elapsed:.1f} s on {where}{reused}; reports in {paths.summary.parent}/ (index.html)")
+    print(f"{_count(len(results), 'comparison')} in {elapsed:.1f} s on {where}{reused}; reports in {paths.summary.parent}/ (index.html)")
     return 0
 
 

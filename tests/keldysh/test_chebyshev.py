@@ -1,19 +1,19 @@
-"""Chebyshev expansion of f(H): zero-field exactness, sum rules in a field, honest error estimates, failures."""
+"""Chebyshev expansion of f(H): zero-field exactness, sum rules in a field, honest error estimates, failures,
+the Matsubara-pole route of a low-temperature metal, and agreement with the magnetic supercell route."""
 
 import numpy as np
 import pytest
-from numpy.polynomial import chebyshev as cheb
 
 from keldysh import UniformB, models
 from keldysh.chebyshev import (
     ConvergenceError,
     GapError,
-    _gapped,
     _projector_residual,
     chebyshev_kernel,
     chebyshev_kernels,
     spectral_bounds,
 )
+from keldysh.exact import wigner_kernel
 from keldysh.patch import peierls_patch
 from keldysh.spectral import FermiDirac, band_window
 
@@ -48,6 +48,52 @@ def test_zero_field_fermi_function(mu, T):
     kern = chebyshev_kernel(QWZ, UniformB(0.0), f, tol=1e-10)
     err = np.abs(kern.wigner(K) - exact_zero_field(QWZ, f)).max()
     assert err <= kern.error <= 1e-10
+
+
+@pytest.mark.parametrize(
+    "mu", [pytest.param(-1.5, id="lower band"), pytest.param(2.0, id="upper band", marks=pytest.mark.slow)]
+)
+def test_zero_field_metal_at_low_temperature(mu):
+    """T = 0.05 (the bench metal): Matsubara poles plus a short series reproduce n_F(h(k)) within the estimate."""
+    f = FermiDirac(mu, 0.05)
+    kern = chebyshev_kernel(QWZ, UniformB(0.0), f, tol=1e-11)
+    err = np.abs(kern.wigner(K) - exact_zero_field(QWZ, f)).max()
+    assert err <= kern.error <= 1e-11
+    assert 0 < kern.error_terms["poles"] < 0.1 * kern.error
+    assert kern.order < 100 < kern.range  # a long kernel from a short series: the poles carry the range
+
+
+def test_matsubara_route_agrees_with_the_plain_series_in_a_field():
+    """n_F at T = 0.1 in a field: split (poles by direct solves + short series) = plain Chebyshev series
+    (the same function passed as a generic callable), within the sum of their estimates."""
+    field, f = UniformB(0.0137), FermiDirac(2.0, 0.1)
+    split = chebyshev_kernel(QWZ, field, f, tol=1e-11)
+    plain = chebyshev_kernel(QWZ, field, lambda E: f(E), tol=1e-11)
+    assert "poles" in split.error_terms and "poles" not in plain.error_terms
+    assert 2 * split.order < plain.order
+    assert np.abs(split.wigner(K) - plain.wigner(K)).max() <= split.error + plain.error <= 2e-11
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model, f",
+    [
+        (QWZ, FermiDirac(-1.5, 0.05)),
+        (models.haldane(), band_window(models.haldane(), 0)),
+        (models.haldane(), FermiDirac(-1.5, 0.1)),
+        (models.three_band(), band_window(models.three_band(), 0)),
+        (models.three_band(), FermiDirac(2.0, 0.1)),
+    ],
+    ids=["qwz metal T=0.05", "haldane projector", "haldane metal", "three_band projector", "three_band metal"],
+)
+def test_chebyshev_route_agrees_with_supercell_route(model, f):
+    """Flux 1/40: algorithm (b) (Chebyshev, with Matsubara poles for the metals) = algorithm (a) (magnetic
+    supercell) to 1e-10 at tol 1e-10, and within the sum of their error estimates."""
+    field = UniformB(1 / 40)
+    a = wigner_kernel(model, field, f, tol=1e-10, method="supercell")
+    b = wigner_kernel(model, field, f, tol=1e-10, method="chebyshev")
+    assert ("poles" in b.error_terms) == isinstance(f, FermiDirac)
+    assert np.abs(a.wigner(K) - b.wigner(K)).max() <= min(1e-10, a.error + b.error)
 
 
 def test_moment_error_estimate_is_honest():
@@ -98,18 +144,6 @@ def test_spectral_bounds_contain_the_spectrum_in_a_field():
     e = np.linalg.eigvalsh(peierls_patch(QWZ, field, 8).H.toarray())
     assert lo < e.min() and e.max() < hi
     assert hi - lo < 1.1 * (3.6 + 2.4)  # 1% padding plus room for field shifts
-
-
-@pytest.mark.parametrize("x0, delta", [(0.0, 0.2), (-0.3, 0.1), (0.6, 0.05)])
-def test_gapped_polynomial_error_bound_and_optimal_order(x0, delta):
-    """The least-squares step equals theta(x0 - x) to its stated error outside the transition region,
-    at close to the optimal order log(1/eps) sqrt(1 - x0^2) / delta, and stays bounded inside it."""
-    eps = 1e-12
-    coeffs, err = _gapped(lambda x: (x < x0).astype(float), [(x0, delta)], eps, 20000)
-    x = np.concatenate([np.linspace(-1, x0 - delta, 20001), np.linspace(x0 + delta, 1, 20001)])
-    assert np.abs(cheb.chebval(x, coeffs) - (x < x0)).max() <= 1.01 * err <= 1.01 * eps
-    assert len(coeffs) - 1 < 1.2 * np.log(4 / eps) * np.sqrt(1 - x0**2) / delta
-    assert np.abs(cheb.chebval(np.linspace(x0 - delta, x0 + delta, 2001), coeffs)).max() < 1.1
 
 
 def test_projector_residual_detects_non_idempotent_kernel():

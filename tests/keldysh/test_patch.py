@@ -5,7 +5,7 @@ import pytest
 
 from keldysh import UniformB, models
 from keldysh.fields import GAUGES
-from keldysh.patch import ball_size, peierls_patch, shell_index
+from keldysh.patch import ball_size, peierls_patch, shell_cells, shell_index
 from keldysh.wigner import wigner_from_kernel
 
 MODELS = {
@@ -30,6 +30,15 @@ def test_shell_order_is_a_bijection_with_ball_prefixes():
     assert np.array_equal(p.index(p.cells, 1), np.arange(p.ncells) * 2 + 1)
     with pytest.raises(ValueError, match="outside the patch"):
         p.index([7, 0], 0)
+
+
+def test_shell_cells_inverts_shell_index():
+    """shell_cells(rho) lists the ball in shell order without building a patch (the patch uses it too)."""
+    for rho in (0, 1, 5):
+        cells = shell_cells(rho)
+        assert cells.shape == (ball_size(rho), 2) and np.abs(cells).max() == rho
+        assert np.array_equal(shell_index(cells), np.arange(ball_size(rho)))
+    assert np.array_equal(shell_cells(3), shell_cells(7)[: ball_size(3)])
 
 
 @pytest.mark.parametrize("gauge", GAUGES)
