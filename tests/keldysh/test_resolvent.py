@@ -6,9 +6,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from keldysh import ConvergenceError, UniformB, models
-from keldysh.kernel import box_wigner
 from keldysh.patch import peierls_patch, shell_index
 from keldysh.resolvent import resolvent_columns, strip_resolvent
+from keldysh.wigner import wigner_from_kernel
 
 MODELS = {
     "qwz": lambda: models.qwz(1.0, t0=0.3),
@@ -49,7 +49,7 @@ def test_zero_field_symbol_is_the_bloch_resolvent():
     k = np.random.default_rng(3).uniform(-np.pi, np.pi, (100, 2))
     exact = np.linalg.inv(model.bloch(k) - z * np.eye(2))
     # beyond |R| = 80 the kernel is below exp(-80 * 0.3 / v): negligible next to 1e-12
-    err = np.abs(box_wigner(model.lattice_vectors, model.positions, cells, values[0], k) - exact).max()
+    err = np.abs(wigner_from_kernel(model.lattice_vectors, model.positions, cells, values[0], k) - exact).max()
     assert err < 1e-12
     assert info["error"][0] <= 1e-13
 

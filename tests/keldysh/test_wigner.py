@@ -10,6 +10,34 @@ from keldysh.wigner import wigner_from_kernel
 K = np.random.default_rng(11).uniform(-np.pi, np.pi, (60, 2))
 
 
+def _direct_sum(lattice_vectors, positions, cells, values, k):
+    """sum_s exp(-i k.(R_s + tau_a - tau_b)) values[s, a, b], term by term (the definition)."""
+    a = np.asarray(lattice_vectors, float)
+    tau = np.asarray(positions, float) @ a
+    s = (cells @ a)[:, None, None, :] + tau[None, :, None, :] - tau[None, None, :, :]  # (nS, N, N, d)
+    return np.einsum("...sab,sab->...ab", np.exp(-1j * np.einsum("...d,sabd->...sab", k, s)), values)
+
+
+@pytest.mark.parametrize(
+    "model", [models.qwz(1.0), models.haldane(), models.three_band(), models.weyl()], ids=["qwz", "haldane", "three", "weyl3d"]
+)
+def test_separable_sum_equals_the_definition(model):
+    """Random k (batched shape), a k grid (repeated k.a_d values) and a sparse cell set (gaps count as zero)."""
+    rng = np.random.default_rng(1)
+    d, N = model.dim, model.norbs
+    box = np.stack(np.meshgrid(*[np.arange(-3, 4)] * d, indexing="ij"), -1).reshape(-1, d)
+    sparse = rng.integers(-6, 7, (5, d))
+    u = (np.arange(4) + 0.5) / 4
+    grid = np.stack(np.meshgrid(*[u] * d, indexing="ij"), -1).reshape(-1, d) @ model.reciprocal_vectors
+    for cells in (box, np.unique(sparse, axis=0)):
+        values = rng.normal(size=(len(cells), N, N)) + 1j * rng.normal(size=(len(cells), N, N))
+        for k in (rng.uniform(-4, 4, (3, 5, d)), grid):
+            fast = wigner_from_kernel(model.lattice_vectors, model.positions, cells, values, k)
+            assert fast.shape == k.shape[:-1] + (N, N)
+            np.testing.assert_allclose(fast, _direct_sum(model.lattice_vectors, model.positions, cells, values, k),
+                                       rtol=0, atol=1e-11)
+
+
 def _power_kernel(model, field, power, radius=8, gauge="landau_x"):
     """Dressed kernel of H^power from the Peierls patch (exact: H^p has range p hops)."""
     p = peierls_patch(model, field, radius, gauge)
