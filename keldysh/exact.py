@@ -60,7 +60,7 @@ from .chebyshev import (
 )
 from .fields import UniformB
 from .lattice import TightBinding
-from .patch import _check_model, shell_index
+from .patch import _check_model, shell_cells
 from .spectral import BandWindow, FermiDirac, band_window
 
 __all__ = ["METHODS", "band_wigner", "fermi_wigner", "local_density_matrix", "wigner_kernel", "clear_cache"]
@@ -71,7 +71,7 @@ _CACHE_SIZE = 64
 
 
 def clear_cache() -> None:
-    """Forget every cached kernel (and the zero-field data cached by :mod:`keldysh.chebyshev`)."""
+    """Forget every cached kernel (and the zero-field planning data cached by :mod:`keldysh.bands`)."""
     _CACHE.clear()
     clear_caches()
 
@@ -162,9 +162,7 @@ def _supercell(model: TightBinding, field: UniformB, func: Callable, tol: float)
     S0, decay = zero_field_range(model, func, SHARE_TRUNCATION * tol)
     S = int(math.ceil(1.1 * S0)) + 2
     tail = decay.tail(S)
-    L = np.arange(-S, S + 1)
-    cells = np.stack(np.meshgrid(L, L, indexing="ij"), -1).reshape(-1, 2)
-    cells = cells[np.argsort(shell_index(cells))]
+    cells = shell_cells(S)
     # per-entry tolerance: W sums (2S + 1)^2 entries whose mesh errors are smooth, not coherent
     values = np.asarray(supercell_kernel(model, field, func, cells, tol=0.5 * tol / (2 * S + 1)))
     terms = {"truncation": tail, "supercell": 0.5 * tol}
