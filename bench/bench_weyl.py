@@ -11,9 +11,11 @@ Prints wall time, slices diagonalized, the current (zero by Bloch's theorem),
 the last change of the rule, and the largest single-slice current (the scale the
 cancellation works against).
 
-Then the CPU seconds (time.process_time, one BLAS thread) of every sweep point of the two
+Then the CPU seconds (time.process_time, one BLAS thread) of every sweep point of the three
 issue-6 comparisons of the default suite, chiral_anomaly_E[weyl] (E sweep of the anomaly at flux
-1/16) and density_quantum_limit[weyl] (quantum-limit map, flux 1/8 .. 1/64): exact side,
+1/16), chiral_anomaly_regimes[weyl] (the anomaly from the quantum limit into the semiclassical
+regime, flux 1/8 .. 1/48; target <= 10 CPU s in all) and density_quantum_limit[weyl] (quantum-limit
+map, flux 1/8 .. 1/64): exact side,
 prediction, its coarse quadrature and the regime annotations, evaluated in sweep order in one
 process as a suite worker would (the first point of a comparison carries its per-process set-up,
 e.g. the Eq. 17 quadrature). Target: a few CPU seconds per comparison.
@@ -37,7 +39,7 @@ from keldysh.spectral import FermiDirac  # noqa: E402
 from validation.comparison import get  # noqa: E402
 
 FLUX, MU, T, TOL, TARGET, WORKERS = 1 / 200, 0.05, 0.1, 1e-10, 30.0, 2
-SUITE_POINTS = ("chiral_anomaly_E[weyl]", "density_quantum_limit[weyl]")
+SUITE_POINTS = ("chiral_anomaly_E[weyl]", "chiral_anomaly_regimes[weyl]", "density_quantum_limit[weyl]")
 
 
 def suite_points() -> None:

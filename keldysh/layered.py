@@ -720,7 +720,8 @@ def _slab_levels(
     cell = LayeredSupercell(model, field, 1, gauge)
     kz = np.linspace(bounds[0], bounds[1], int(n_kz) + 1)
     per = max(1, _CHUNK_BYTES // (16 * cell.size**2))
-    return np.concatenate([np.linalg.eigvalsh(cell.hamiltonian(z)[:, 0]) for z in np.split(kz, range(per, len(kz), per))])
+    chunks = np.split(kz, range(per, len(kz), per))
+    return np.concatenate([np.linalg.eigvalsh(cell.hamiltonian(z)[:, 0]) for z in chunks])
 
 
 def level_gap(

@@ -11,6 +11,7 @@ from keldysh.layered import (
     equilibrium_current,
     kz_slice,
     level_crossings,
+    level_gap,
     node_resolved,
     pumped_particles,
     reduced_kmesh,
@@ -194,6 +195,18 @@ def test_level_crossings_count_whole_levels_at_flux_p_over_q():
     one = level_crossings(OFFSET_WEYL, UniformB(-1 / 16), 0.1, bounds, n_kz=240)
     two = level_crossings(OFFSET_WEYL, UniformB(-2 / 33), 0.1, bounds, n_kz=240)
     assert one == two and one.levels == 2
+
+
+def test_level_gap_is_the_distance_to_the_nearest_level():
+    """level_gap = min over the same slices of |E_i - energy| from slice_spectrum; ~0 on a slab that crosses a pocket."""
+    field = UniformB(1 / 16)
+    bounds, mu = (2.7, 3.4), 0.0  # around the insulating pi plane
+    gap = level_gap(OFFSET_WEYL, field, mu, bounds, n_kz=20)
+    spectrum = slice_spectrum(OFFSET_WEYL, field, np.linspace(*bounds, 21))
+    assert gap == pytest.approx(np.abs(spectrum.energies[:, 0] - mu).min(), abs=1e-12)
+    assert gap > 0.25  # no level near mu on the strip around the insulating plane (0.30 here)
+    crossing = level_gap(OFFSET_WEYL, field, -0.5, (-np.pi / 2 - 0.8, -np.pi / 2 + 0.8), n_kz=400)
+    assert crossing < 0.02  # a level crosses -0.5 inside the node's pocket
 
 
 # --- chiral anomaly: pumping by E parallel to B ---------------------------------------------------
