@@ -6,7 +6,8 @@ results cache, figures), on an empty results cache. Prints per run the wall
 time, the ratio to the target, the task count, the CPU time of the run and its
 workers (CPU / workers estimates the wall time on an otherwise idle machine)
 and the load average before the run (the machine may be shared; a load above
-zero inflates the wall time). With several ``--workers`` values it prints the
+zero inflates the wall time). Every run, the in-process one included, uses one
+BLAS thread per process, so one worker means one core. With several ``--workers`` values it prints the
 scaling efficiency T(1) / (n T(n)) of each n against one worker; ``--dask``
 adds a run on a local Dask cluster with the largest worker count.
 
@@ -30,7 +31,7 @@ def bench(suite: str, workers: int, dask: bool = False) -> float:
     """Run the CLI once in a fresh interpreter (empty cache); print and return the wall time (s)."""
     from validation import available, get
     from validation.comparison import suite_jobs
-    from validation.sweep import group_points
+    from validation.sweep import BLAS_THREAD_VARIABLES, group_points
 
     tasks = len(group_points(suite_jobs(suite, [get(n) for n in available()])))
     load = os.getloadavg()[0]
@@ -39,7 +40,8 @@ def bench(suite: str, workers: int, dask: bool = False) -> float:
                "--workers", str(workers), "--quiet"] + (["--dask", "local"] if dask else [])
         cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        env = {**os.environ, **{name: "1" for name in BLAS_THREAD_VARIABLES}}  # 1 worker = 1 core, as every worker
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
