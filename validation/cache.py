@@ -21,7 +21,8 @@ the cached rows stale; they are then recomputed and replaced.
 Writes are atomic: a file is written under a temporary name in the same
 directory, flushed to disk, then renamed over the old one
 (:func:`os.replace`), so a run killed at any moment leaves either the old or
-the new file, never a torn one. One run at a time should use a cache
+the new file, never a torn one (the temporary file of a write cut short is
+removed when the cache is next opened). One run at a time should use a cache
 directory (two concurrent writers of the same comparison would each keep
 only their own rows).
 """
@@ -124,6 +125,8 @@ class ResultsCache:
     def __init__(self, directory: str | os.PathLike, force: bool = False) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        for stale in self.directory.glob(".*.tmp"):  # left by a run killed while writing
+            stale.unlink(missing_ok=True)
         self.force = force
         self._identity: dict[str, str | None] = {}
         self._warned: set[str] = set()

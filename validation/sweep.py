@@ -48,6 +48,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -417,7 +418,8 @@ def make_executor(workers: int | None = None) -> Executor:
 
     ``workers=None`` uses one process per core; ``workers=1`` runs serially in
     the calling process. Worker processes are spawned (not forked) with the
-    BLAS thread variables set to 1, so each worker runs single-threaded BLAS.
+    BLAS thread variables set to 1, so each worker runs single-threaded BLAS,
+    and exit by themselves if the calling process dies (e.g. SIGKILL).
     The caller shuts it down (:func:`evaluate_points` does, for the executors
     it creates itself).
     """
@@ -427,7 +429,28 @@ def make_executor(workers: int | None = None) -> Executor:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if workers == 1:
         return SerialExecutor()
-    return _SingleThreadedProcessPool(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return _SingleThreadedProcessPool(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Worker initializer: a daemon thread that ends the worker when the parent process is gone.
+
+    A pool's workers outlive a parent killed with SIGKILL (they would finish
+    their queued tasks for nobody and then wait forever); this checks the
+    parent every ``interval`` seconds and exits at once when it changed.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @dataclass

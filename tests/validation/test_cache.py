@@ -165,10 +165,10 @@ for i in range(3):
 """
 
 
-def _cli(tmp_path: Path, out: Path, *extra: str) -> list[str]:
+def _cli(tmp_path: Path, out: Path, workers: str = "1") -> list[str]:
     code = (
         "import sys, killed_plugin; from validation.cli import main; "
-        f"sys.exit(main(['run', '--only', 'killed*', '--out', {str(out)!r}, '--workers', '1', '--quiet', *{list(extra)!r}]))"
+        f"sys.exit(main(['run', '--only', 'killed*', '--out', {str(out)!r}, '--workers', {workers!r}, '--quiet']))"
     )
     return [sys.executable, "-c", code]
 
@@ -183,23 +183,50 @@ def _rows(cache_dir: Path) -> dict[str, list[dict[str, str]]]:
     return rows
 
 
+def _children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @pytest.mark.slow
-def test_killed_run_loses_no_finished_point(tmp_path, isolated_registry, monkeypatch):
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "process-pool"])
+def test_killed_run_loses_no_finished_point(tmp_path, isolated_registry, monkeypatch, workers):
     log = tmp_path / "evaluations.log"
     (tmp_path / "killed_plugin.py").write_text(PLUGIN.format(log=str(log)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     out = tmp_path / "reports"
     cache_dir = out / "cache"
 
-    proc = subprocess.Popen(_cli(tmp_path, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(_cli(tmp_path, out, workers), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if cache_dir.exists() and sum(len(r) for r in _rows(cache_dir).values()) >= 6:  # two (field, model) tasks
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the run finished before it could be killed"
+    pool = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 10  # worker processes exit by themselves once the parent is gone
+    while time.monotonic() < deadline and any(_alive(p) for p in pool):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pool), "orphaned worker processes survived the killed run"
 
     # Nothing torn: every table parses, every row decodes to the closed form, no report was written.
     rows = _rows(cache_dir)
@@ -213,16 +240,17 @@ def test_killed_run_loses_no_finished_point(tmp_path, isolated_registry, monkeyp
             x = p.lattice_value * (1 + np.arange(4) / 4)
             assert p.exact - p.predicted == pytest.approx(x**2 + 0.5 * x**3, rel=1e-9, abs=1e-15)
     assert not (out / "summary.csv").exists()
-    assert not list(cache_dir.glob(".*.tmp"))
 
     # Resume: only the missing points are evaluated, and the report equals an uninterrupted run's.
     log.unlink()
-    done = subprocess.run(_cli(tmp_path, out), env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(_cli(tmp_path, out, workers), env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert _evaluations(log) == sum(6 - n for n in kept.values())
     assert f"{sum(kept.values())} point(s) from the cache" in done.stdout
+    assert not list(cache_dir.glob(".*.tmp"))  # a write cut short by the kill leaves nothing behind
     reference = tmp_path / "reference"  # an uninterrupted run, in this process
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "killed_plugin", raising=False)
     import killed_plugin  # noqa: F401  (registers the comparisons)
 
     assert main(["run", "--only", "killed*", "--out", str(reference), "--workers", "1", "--quiet"]) == 0
