@@ -696,14 +696,8 @@ def level_crossings(
     ValueError
         For bad bounds or n_kz < 2, or a total number of crossings of the wrong parity.
     """
-    c = _check_layered(model)
-    a, b = float(bounds[0]), float(bounds[1])
-    if not 0 < b - a <= 2 * np.pi / c:
-        raise ValueError(f"bounds must satisfy 0 < b - a <= 2 pi / c, got {bounds}")
-    if int(n_kz) != n_kz or n_kz < 2:
-        raise ValueError(f"n_kz must be an integer >= 2, got {n_kz!r}")
     p, _ = rational_flux(field.flux)
-    below = (_slab_levels(model, field, (a, b), n_kz, gauge) < energy).sum(axis=-1)
+    below = (_slab_levels(model, field, energy, bounds, n_kz, gauge, min_kz=2) < energy).sum(axis=-1)
     net, total = abs(int(below[-1] - below[0])), int(np.abs(np.diff(below)).sum())
     if (total - net) % (2 * abs(p)) or net % abs(p):
         raise ValueError(f"{total} crossings with net {net} at flux {field.flux}: not whole levels; refine n_kz")
@@ -711,14 +705,29 @@ def level_crossings(
 
 
 def _slab_levels(
-    model: TightBinding, field: UniformB, bounds: tuple[float, float], n_kz: int, gauge: str
+    model: TightBinding,
+    field: UniformB,
+    energy: float,
+    bounds: tuple[float, float],
+    n_kz: int,
+    gauge: str,
+    min_kz: int,
 ) -> NDArray[np.float64]:
     """Eigenvalues of H(k0; kz) on n_kz + 1 equally spaced slices of [a, b], k0 the first reduced-mesh point.
 
+    Checks the arguments of :func:`level_crossings` / :func:`level_gap` (n_kz >= ``min_kz``).
     Batched in chunks of :data:`_CHUNK_BYTES`; shape (n_kz + 1, qN), ascending per slice.
     """
+    c = _check_layered(model)
+    a, b = float(bounds[0]), float(bounds[1])
+    if not 0 < b - a <= 2 * np.pi / c:
+        raise ValueError(f"bounds must satisfy 0 < b - a <= 2 pi / c, got {bounds}")
+    if int(n_kz) != n_kz or n_kz < min_kz:
+        raise ValueError(f"n_kz must be an integer >= {min_kz}, got {n_kz!r}")
+    if not math.isfinite(energy):
+        raise ValueError(f"energy must be finite, got {energy}")
     cell = LayeredSupercell(model, field, 1, gauge)
-    kz = np.linspace(bounds[0], bounds[1], int(n_kz) + 1)
+    kz = np.linspace(a, b, int(n_kz) + 1)
     per = max(1, _CHUNK_BYTES // (16 * cell.size**2))
     chunks = np.split(kz, range(per, len(kz), per))
     return np.concatenate([np.linalg.eigvalsh(cell.hamiltonian(z)[:, 0]) for z in chunks])
@@ -762,15 +771,7 @@ def level_gap(
     ValueError
         For bad bounds or n_kz < 1.
     """
-    c = _check_layered(model)
-    a, b = float(bounds[0]), float(bounds[1])
-    if not 0 < b - a <= 2 * np.pi / c:
-        raise ValueError(f"bounds must satisfy 0 < b - a <= 2 pi / c, got {bounds}")
-    if int(n_kz) != n_kz or n_kz < 1:
-        raise ValueError(f"n_kz must be a positive integer, got {n_kz!r}")
-    if not math.isfinite(energy):
-        raise ValueError(f"energy must be finite, got {energy}")
-    return float(np.abs(_slab_levels(model, field, (a, b), n_kz, gauge) - energy).min())
+    return float(np.abs(_slab_levels(model, field, energy, bounds, n_kz, gauge, min_kz=1) - energy).min())
 
 
 @dataclass(frozen=True)

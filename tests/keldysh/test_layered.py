@@ -281,3 +281,16 @@ def test_bad_input_raises():
         level_crossings(WEYL, UniformB(1 / 8), 0.0, (0.0, 7.0))
     with pytest.raises(ValueError, match="n_kz"):
         level_crossings(WEYL, UniformB(1 / 8), 0.0, (0.0, 1.0), n_kz=1)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: level_crossings(OFFSET_WEYL, UniformB(1 / 8), 0.0, (0.0, 1.0), n_kz=1), "n_kz must be an integer >= 2"),
+        (lambda: level_gap(OFFSET_WEYL, UniformB(1 / 8), 0.0, (1.0, 1.0)), "bounds must satisfy"),
+        (lambda: level_gap(OFFSET_WEYL, UniformB(1 / 8), float("nan"), (0.0, 1.0)), "energy must be finite"),
+    ],
+)
+def test_level_counting_refuses_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
