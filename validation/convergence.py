@@ -254,6 +254,21 @@ def _local_slope_note(points: Sequence[PointResult], fit: OrderFit) -> str | Non
     return None
 
 
+#: A fitted order above this multiple of the expected one is flagged as a steep (non-power-law) onset.
+STEEP_ONSET_FACTOR = 3.0
+
+
+def _steep_onset_note(comparison: Comparison, fit: OrderFit) -> str | None:
+    """A note when the fitted order exceeds STEEP_ONSET_FACTOR x the expected order."""
+    if fit.order <= STEEP_ONSET_FACTOR * comparison.expected_order:
+        return None
+    return (
+        f"fitted order {fit.order:.1f} is far above the expected {comparison.expected_order:g}: the residual switches "
+        "on faster than a power of the field (e.g. an exponential or thermal onset, or points near the floor); the "
+        "verdict only says that the prediction is not wrong at O(hbar), the number is not an order of an expansion"
+    )
+
+
 def analyse(
     comparison: Comparison,
     sweep: Sweep,
@@ -290,9 +305,7 @@ def analyse(
     if len(usable) >= MIN_FIT_POINTS:
         fit = fit_order([p.sweep_value for p in usable], [p.residual for p in usable], confidence)
         verdict = classify(fit.order)
-        note = _local_slope_note(usable, fit)
-        if note:
-            notes.append(note)
+        notes += [n for n in (_local_slope_note(usable, fit), _steep_onset_note(comparison, fit)) if n]
         if len(usable) < len(points):
             notes.append(f"{len(points) - len(usable)} of {len(points)} points at the error floor, excluded from the fit")
     elif not usable:

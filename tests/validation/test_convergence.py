@@ -164,3 +164,12 @@ def test_shape_mismatch_is_an_error():
     bad = dataclasses.replace(synthetic_comparison("shapes", {2: 1.0}), prediction=_sine_taylor)
     with pytest.raises(ValueError, match="shape"):
         run([bad], sweep=Sweep.log(1e-1, 1e-2, 3), workers=1)
+
+
+def test_steep_onset_is_flagged():
+    """A residual switching on like x^8 over the sweep: fitted order ~8, flagged as not an expansion order."""
+    r = _run(synthetic_comparison("steep", {8: 1e8}))
+    assert r.fitted_order == pytest.approx(8.0, abs=0.05) and r.verdict == EXACT
+    assert any("far above the expected 2" in n for n in r.notes)
+    quad = _run(synthetic_comparison("quad_no_flag", {2: 0.7}))
+    assert not any("far above" in n for n in quad.notes)
