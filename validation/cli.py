@@ -69,14 +69,14 @@ def _count(n: int, noun: str) -> str:
 def _executor(args: argparse.Namespace) -> Iterator[tuple[Executor, str]]:
     """The run's executor and a description of it (process pool, in-process, or Dask cluster)."""
     if args.dask:
-        from .cluster import dask_executor
+        from .cluster import dask_executor, require_distributed
 
         try:
-            with dask_executor(args.dask, args.workers) as executor:
-                where = "a local Dask cluster" if args.dask == "local" else f"the Dask cluster at {args.dask}"
-                yield executor, where
+            require_distributed()
         except ImportError as exc:
             raise SystemExit(f"keldysh-validate: {exc}") from None
+        with dask_executor(args.dask, args.workers) as executor:
+            yield executor, "a local Dask cluster" if args.dask == "local" else f"the Dask cluster at {args.dask}"
         return
     workers = args.workers or os.cpu_count() or 1
     executor = make_executor(workers)

@@ -29,7 +29,7 @@ from typing import Any
 
 from .sweep import BLAS_THREAD_VARIABLES
 
-__all__ = ["WORKER_ENVIRONMENT", "dask_executor", "worker_blas_threads"]
+__all__ = ["WORKER_ENVIRONMENT", "dask_executor", "require_distributed", "worker_blas_threads"]
 
 #: Environment of the local cluster's workers: single-threaded BLAS, and glibc's own malloc
 #: trimming (Dask's default MALLOC_TRIM_THRESHOLD_ = 65536 sends every large temporary array
@@ -37,7 +37,8 @@ __all__ = ["WORKER_ENVIRONMENT", "dask_executor", "worker_blas_threads"]
 WORKER_ENVIRONMENT = {name: "1" for name in BLAS_THREAD_VARIABLES}
 
 
-def _import_distributed() -> Any:
+def require_distributed() -> Any:
+    """The ``distributed`` module; ImportError naming the extra to install if it is missing."""
     try:
         import dask  # noqa: F401
         import distributed
@@ -83,7 +84,7 @@ def dask_executor(address: str = "local", workers: int | None = None) -> Iterato
     OSError
         If no scheduler answers at ``address`` (Dask's own timeout error).
     """
-    distributed = _import_distributed()
+    distributed = require_distributed()
     import dask
     if address == "local":
         n = workers if workers is not None else os.cpu_count() or 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 
 import pytest
 
@@ -97,3 +98,11 @@ def test_list_show_and_help(synthetic_suite, capsys):
         main(["run", "--only", "nothing_like_this*", "--workers", "1"])
     with pytest.raises(SystemExit, match="no comparison named"):
         main(["show", "nothing_like_this"])
+
+
+def test_dask_without_the_extra_names_it(synthetic_suite, tmp_path, monkeypatch):
+    """--dask with dask.distributed missing: a clear exit naming the extra, before anything runs."""
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    with pytest.raises(SystemExit, match=r"pip install -e '\.\[dask\]'"):
+        main(["run", "--only", "cli_*", "--out", str(tmp_path / "r"), "--dask", "local", "--quiet"])
+    assert not (tmp_path / "r" / "summary.csv").exists()
