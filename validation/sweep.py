@@ -368,7 +368,9 @@ def _group_items(items: Iterable[tuple[Comparison, Sweep, float]]) -> dict[TaskK
     groups: dict[TaskKey, list[tuple[Comparison, Sweep, float]]] = {}
     keys: dict[str, bytes] = {}
     for comparison, sweep, value in items:
-        key_model = keys.setdefault(comparison.name, _model_key(comparison.model))
+        if comparison.name not in keys:
+            keys[comparison.name] = _model_key(comparison.model)
+        key_model = keys[comparison.name]
         key = (sweep.lattice_variable, float(lattice_key(sweep.lattice_value(value))), key_model)
         groups.setdefault(key, []).append((comparison, sweep, value))
     return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1])))
