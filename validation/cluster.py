@@ -33,7 +33,7 @@ __all__ = ["WORKER_ENVIRONMENT", "dask_executor", "require_distributed", "worker
 
 #: Environment of the local cluster's workers: single-threaded BLAS, and glibc's own malloc
 #: trimming (Dask's default MALLOC_TRIM_THRESHOLD_ = 65536 sends every large temporary array
-#: through mmap / munmap: the sweep ran 1.5x slower, with 6x the system time).
+#: through mmap / munmap: the sweep ran 1.4x slower, with 7x the system time).
 WORKER_ENVIRONMENT = {name: "1" for name in BLAS_THREAD_VARIABLES}
 
 
