@@ -508,6 +508,10 @@ def shift_annotations(model, field: ElectricField) -> dict[str, float | int | st
 # --- registration ------------------------------------------------------------------
 
 _COMMON = dict(model=MODEL, model_label=MODEL_LABEL, sweep=SWEEP, units="particles / (time a^2)", exact_tol=1e-10)
+#: What every chiral-anomaly comparison shares: Eq. 33, the pumping rate into the half 0 < kz < pi.
+_ANOMALY = dict(
+    equation="Eq. 33", points="integral over the half 0 < kz < pi (rate of one node)", units="particles / (time a^3)"
+)
 
 _HALF_DIFFERENCE = (
     "the normal current int f dE/dkz of Eq. 34's first line: printed with eps and f = n_F(eps); corrected "
@@ -590,9 +594,7 @@ def _comparisons():
             exact=exact_pumping_rate,
             prediction=functools.partial(predicted_pumping_rate, form=form),
             prediction_coarse=functools.partial(predicted_pumping_rate, form=form, grid=COARSE_GRID),
-            equation="Eq. 33",
             prediction_kind=form,
-            points="integral over the half 0 < kz < pi (rate of one node)",
             counterpart=f"chiral_anomaly{other_suffix}[weyl]",
             difference=(
                 "the momentum measure: printed dp/(2 pi hbar)^(d-1), corrected dp/(2 pi hbar)^d as in Eqs. 17, "
@@ -602,8 +604,8 @@ def _comparisons():
             model=MODEL,
             model_label=MODEL_LABEL,
             sweep=ANOMALY_SWEEP,
-            units="particles / (time a^3)",
             exact_tol=1e-10,
+            **_ANOMALY,
         )
     yield Comparison(
         name="chiral_anomaly_E[weyl]",
@@ -623,14 +625,12 @@ def _comparisons():
         prediction=predicted_pumping_rate_in_E,
         prediction_coarse=functools.partial(predicted_pumping_rate_in_E, grid=COARSE_GRID),
         annotate=shift_annotations,
-        equation="Eq. 33",
         prediction_kind="corrected",
-        points="integral over the half 0 < kz < pi (rate of one node)",
         model=MODEL,
         model_label=MODEL_LABEL + ", flux 1/16, read at t = 1",
         sweep=ANOMALY_E_SWEEP,
-        units="particles / (time a^3)",
         exact_tol=1e-10,
+        **_ANOMALY,
     )
     yield Comparison(
         name="chiral_anomaly_regimes[weyl]",
@@ -648,14 +648,12 @@ def _comparisons():
         prediction=functools.partial(predicted_pumping_rate, experiment=ANOMALY_REGIMES),
         prediction_coarse=functools.partial(predicted_pumping_rate, grid=COARSE_GRID, experiment=ANOMALY_REGIMES),
         annotate=functools.partial(anomaly_annotations, experiment=ANOMALY_REGIMES),
-        equation="Eq. 33",
         prediction_kind="corrected",
-        points="integral over the half 0 < kz < pi (rate of one node)",
         model=QL_MODEL,
         model_label="weyl(m=1, k0=pi/2, tilt=0.2, offset=0.8), mu=0.15, T=0.02, qE=0.2 read at t=0.5",
         sweep=REGIMES_SWEEP,
-        units="particles / (time a^3)",
         exact_tol=1e-14,
+        **_ANOMALY,
     )
     yield Comparison(
         name="density_quantum_limit[weyl]",
