@@ -22,8 +22,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keldysh import models  # noqa: E402
-from keldysh.efield import UniformE  # noqa: E402
-from keldysh.evolution import propagate  # noqa: E402
+from keldysh.dynamics.evolution import propagate  # noqa: E402
+from keldysh.fields import UniformE  # noqa: E402
 
 TARGET = 10.0
 #: (label, model, smallest direct gap)

@@ -15,7 +15,7 @@ Routes (each timed at EQUAL measured accuracy):
   At flux 1/100 also ``method="supercell"`` (magnetic supercell, dense per k).
 - Kwant, dense: the finite (2L+1) x (2L+1) system built with ``kwant.Builder``
   with the SAME Peierls phases (``UniformB.phase``; the finalized Hamiltonian is
-  checked to equal ``keldysh.patch.peierls_patch`` entry by entry), then
+  checked to equal ``keldysh.static.patch.peierls_patch`` entry by entry), then
   ``scipy.linalg.eigh(H, subset_by_value=(-inf, mu))`` on
   ``hamiltonian_submatrix`` and P e_home = V V^dagger e_home. Accuracy is set by
   the boundary (the open edges carry chiral edge states in the gap, C = -1): the
@@ -61,12 +61,12 @@ warnings.filterwarnings("ignore", message="MUMPS is not available")
 
 import kwant  # noqa: E402
 import kwant.kpm  # noqa: E402
+from timing import best_of  # noqa: E402  (bench/timing.py)
 
 from keldysh import UniformB, models  # noqa: E402
 from keldysh.exact import clear_cache, wigner_kernel  # noqa: E402
-from keldysh.patch import dress, peierls_patch  # noqa: E402
 from keldysh.spectral import FermiDirac  # noqa: E402
-from timing import best_of  # noqa: E402  (bench/timing.py)
+from keldysh.static.patch import dress, peierls_patch  # noqa: E402
 
 MODEL = models.qwz(1.0, t0=0.3)
 MU = -0.3

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from keldysh import UniformB, models  # noqa: E402
 from keldysh.spectral import band_window  # noqa: E402
-from keldysh.supercell import converged_kernel, rational_flux  # noqa: E402
+from keldysh.static.supercell import converged_kernel, rational_flux  # noqa: E402
 from keldysh.wigner import wigner_from_kernel  # noqa: E402
 
 RADIUS = 34

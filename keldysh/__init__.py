@@ -4,12 +4,11 @@ This package knows nothing of :mod:`semiclassics`.
 """
 
 from . import models
-from .chebyshev import WignerKernel
 from .errors import ConvergenceError, GapError
-from .efield import UniformE
 from .exact import band_wigner, fermi_wigner, local_density_matrix, wigner_kernel
-from .fields import UniformB
+from .fields import UniformB, UniformE
 from .lattice import BlochModel, TightBinding
+from .static.kernel import WignerKernel
 
 __all__ = [
     "BlochModel",

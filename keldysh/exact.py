@@ -2,7 +2,7 @@
 
 All functions take a 2D :class:`keldysh.TightBinding` model and a
 :class:`keldysh.UniformB` field (flux per unit cell, Peierls phases of
-``shared/notes/conventions.md``) and return the gauge-invariant lattice Wigner
+``docs/conventions.md``) and return the gauge-invariant lattice Wigner
 function (paper's phase-space objects; :mod:`keldysh.wigner`)::
 
     W_O(k) = sum_s exp(-i k.s) O~(r0 + s, r0),   O~ = O exp(-i phi)  (Wilson line)
@@ -27,8 +27,8 @@ Usage::
 
 Methods
 -------
-``method="chebyshev"`` (algorithm (b), :mod:`keldysh.chebyshev`) works at any flux;
-``"supercell"`` (algorithm (a), :mod:`keldysh.supercell`) needs a rational flux p/q
+``method="chebyshev"`` (algorithm (b), :mod:`keldysh.static.chebyshev`) works at any flux;
+``"supercell"`` (algorithm (a), :mod:`keldysh.static.supercell`) needs a rational flux p/q
 (``Fraction(flux).limit_denominator()`` must equal the flux) and evaluates the
 exact f on the same cells |R_s| <= S that the zero-field decay of f calls for;
 ``"auto"`` is ``"chebyshev"``. Band projectors need global gaps around the band
@@ -50,18 +50,13 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .chebyshev import (
-    SHARE_TRUNCATION,
-    WignerKernel,
-    chebyshev_kernels,
-    clear_caches,
-    model_fingerprint,
-    zero_field_range,
-)
 from .fields import UniformB
 from .lattice import TightBinding
-from .patch import _check_model, shell_cells
 from .spectral import BandWindow, FermiDirac, band_window
+from .static.bands import clear_caches, model_fingerprint, zero_field_range
+from .static.chebyshev import SHARE_TRUNCATION, chebyshev_kernels
+from .static.kernel import WignerKernel
+from .static.patch import _check_model, shell_cells
 
 __all__ = ["METHODS", "band_wigner", "fermi_wigner", "local_density_matrix", "wigner_kernel", "clear_cache"]
 
@@ -71,7 +66,7 @@ _CACHE_SIZE = 64
 
 
 def clear_cache() -> None:
-    """Forget every cached kernel (and the zero-field planning data cached by :mod:`keldysh.bands`)."""
+    """Forget every cached kernel (and the zero-field planning data cached by :mod:`keldysh.static.bands`)."""
     _CACHE.clear()
     clear_caches()
 
@@ -156,9 +151,9 @@ def _supercell(model: TightBinding, field: UniformB, func: Callable, tol: float)
             f"(closest {frac}); use method='chebyshev'"
         )
     try:
-        from .supercell import supercell_kernel
+        from .static.supercell import supercell_kernel
     except ImportError as err:  # pragma: no cover - algorithm (a) not installed
-        raise NotImplementedError("method='supercell' needs keldysh.supercell (algorithm (a))") from err
+        raise NotImplementedError("method='supercell' needs keldysh.static.supercell (algorithm (a))") from err
     S0, decay = zero_field_range(model, func, SHARE_TRUNCATION * tol)
     S = int(math.ceil(1.1 * S0)) + 2
     tail = decay.tail(S)
@@ -193,7 +188,7 @@ def band_wigner(
 
     Pi_band is the spectral projector of the Peierls H onto the energy window of
     band ``band`` (ascending energy), bounded by global gaps of the zero-field
-    spectrum (``shared/notes/conventions.md``, "Band windows and energy moments").
+    spectrum (``docs/conventions.md``, "Band windows and energy moments").
     W(H^j Pi_n)(k) is the j-th energy moment of the band-n spectral function.
 
     Parameters

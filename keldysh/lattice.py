@@ -1,6 +1,6 @@
 """Tight-binding models: the ``hop={R: T_R}`` container and its Bloch Hamiltonian.
 
-Convention (``shared/notes/conventions.md``): ``<r|H|r+R> = T_R`` for the N x N
+Convention (``docs/conventions.md``): ``<r|H|r+R> = T_R`` for the N x N
 orbital blocks, hermiticity ``T_{-R} = T_R^dagger``, and the Bloch Hamiltonian
 uses the actual orbital positions r = R + tau_a ("convention II")::
 

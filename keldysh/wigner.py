@@ -1,7 +1,7 @@
 """Gauge-invariant lattice Wigner transform in a uniform field.
 
 For a one-body operator O on the lattice in a uniform B, dress the kernel with
-the straight-line Wilson line (``shared/notes/conventions.md``)::
+the straight-line Wilson line (``docs/conventions.md``)::
 
     O~(r1, r2) = O(r1, r2) exp(-i phi(r1, r2)),   phi = (q/hbar) int_{r2}^{r1} A.dl,
 

@@ -11,7 +11,7 @@ numbers are kept per point:
 
 The order is the least-squares slope of log(residual) against log(sweep
 variable) with a confidence interval from the t distribution (n - 2 degrees of
-freedom). A residual O(beta^p) has slope p (``shared/notes/conventions.md``,
+freedom). A residual O(beta^p) has slope p (``docs/conventions.md``,
 "What scaling means").
 
 Error floor: the combined floor of a point is the exact solver's tolerance

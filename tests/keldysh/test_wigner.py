@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keldysh import UniformB, models
-from keldysh.patch import peierls_patch
+from keldysh.static.patch import peierls_patch
 from keldysh.wigner import wigner_from_kernel
 
 K = np.random.default_rng(11).uniform(-np.pi, np.pi, (60, 2))

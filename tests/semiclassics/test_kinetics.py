@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from keldysh import models
-from keldysh.efield import UniformE
-from keldysh.evolution import propagate, wigner_density
-from keldysh.fields import UniformB
+from keldysh.dynamics.evolution import propagate, wigner_density
+from keldysh.fields import UniformB, UniformE
 from keldysh.spectral import FermiDirac
 from semiclassics.efield import accelerated_occupations, density_matrix, transverse_density
 from semiclassics.geometry import axial_curvature, berry_curvature, berry_tensor, eigensystem, velocity_matrix

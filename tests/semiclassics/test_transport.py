@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from keldysh import models
-from keldysh.efield import UniformE
-from keldysh.evolution import current_density, initial_density, propagate
-from keldysh.fields import UniformB
+from keldysh.dynamics.evolution import current_density, initial_density, propagate
+from keldysh.fields import UniformB, UniformE
 from keldysh.spectral import FermiDirac
 from semiclassics.geometry import chern_numbers, reciprocal_grid
 from semiclassics.predictions import equilibrium_density, fermi

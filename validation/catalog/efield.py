@@ -12,7 +12,7 @@ O(E) response for this ramp, so what is left is the O(E^2) residual itself
 for a sin^2 ramp, faster than any power for the erf ramp). Everything is
 observed at the end of the ramp, t = tau.
 
-Exact side (:mod:`keldysh.evolution`, temporal gauge, canonical k conserved):
+Exact side (:mod:`keldysh.dynamics.evolution`, temporal gauge, canonical k conserved):
 
 - Wigner density matrix at kinetic momentum p: W(p) = rho_{k = p + qA(tau)}(tau);
   its interband part rho_perp_c = Tr(sigma_c (W - sum_n P_n(p) W P_n(p)));
@@ -52,8 +52,8 @@ import math
 import numpy as np
 
 from keldysh import models
-from keldysh.efield import UniformE
-from keldysh.evolution import Evolution, current_density, initial_density, propagate
+from keldysh.dynamics.evolution import Evolution, current_density, initial_density, propagate
+from keldysh.fields import UniformE
 from semiclassics.efield import accelerated_occupations, transverse_density
 from semiclassics.geometry import reciprocal_grid
 from semiclassics.kinetics import velocity

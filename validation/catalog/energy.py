@@ -5,7 +5,7 @@ function, normalized by its weight,
 
     eps-bar^n(k) = Tr W(H Pi_n)(k) / Tr W(Pi_n)(k),
 
-exact because H and Pi_n commute (``shared/notes/conventions.md``).
+exact because H and Pi_n commute (``docs/conventions.md``).
 """
 
 from __future__ import annotations

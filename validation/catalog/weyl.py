@@ -111,8 +111,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from keldysh import models
-from keldysh.efield import UniformE
-from keldysh.fields import UniformB
+from keldysh.fields import UniformB, UniformE
 from keldysh.layered import level_crossings, level_gap, node_resolved, pumped_particles, slab_density
 from semiclassics.chiral import (
     WeylNode,

@@ -7,8 +7,8 @@ import pytest
 from scipy.integrate import quad
 
 from keldysh import models
-from keldysh.efield import RAMP_PROFILES, UniformE
-from keldysh.evolution import wigner_density
+from keldysh.dynamics.evolution import wigner_density
+from keldysh.fields import RAMP_PROFILES, UniformE
 from keldysh.spectral import FermiDirac
 
 

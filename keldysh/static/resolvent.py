@@ -47,10 +47,10 @@ import scipy.fft
 import scipy.linalg.lapack
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ConvergenceError
+from ..errors import ConvergenceError
+from ..fields import UniformB
+from ..lattice import TightBinding
 from .bands import zero_field_range
-from .fields import UniformB
-from .lattice import TightBinding
 from .patch import _check_model, dress, hopping_range, shell_cells
 
 __all__ = ["resolvent_columns", "strip_resolvent"]
@@ -164,7 +164,7 @@ def _window(model: TightBinding, z: complex, out_radius: int, budget: float, h1:
     """A-priori window half-width: where the zero-field resolvent kernel makes the rim bound meet ``budget``.
 
     The zero-field shell masses of Re and Im (E - z)^{-1} (FFT over the Brillouin zone,
-    :func:`keldysh.bands.zero_field_range`) estimate the rim mass at L (their shells
+    :func:`keldysh.static.bands.zero_field_range`) estimate the rim mass at L (their shells
     L - r + 1 .. L) and the reach of the resolvent from the rim to the output box (their
     tail beyond L - r - S, at most their total). At most ``limit``.
     """

@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from keldysh import UniformB, models
-from keldysh.supercell import magnetic_bloch
+from keldysh.static.supercell import magnetic_bloch
 
 V, DELTA, R = 1.0, 0.2, 1.0
 MODEL = models.dirac_lattice(v=V, delta=DELTA, r=R)

@@ -5,17 +5,12 @@ import numpy as np
 import pytest
 
 from keldysh import UniformB, models
-from keldysh.chebyshev import (
-    ConvergenceError,
-    GapError,
-    _projector_residual,
-    chebyshev_kernel,
-    chebyshev_kernels,
-    spectral_bounds,
-)
+from keldysh.errors import ConvergenceError, GapError
 from keldysh.exact import wigner_kernel
-from keldysh.patch import peierls_patch
 from keldysh.spectral import FermiDirac, band_window
+from keldysh.static.bands import spectral_bounds
+from keldysh.static.chebyshev import _projector_residual, chebyshev_kernel, chebyshev_kernels
+from keldysh.static.patch import peierls_patch
 
 QWZ = models.qwz(1.0, t0=0.3)  # bands [-2.4, -1.0] and [0.4, 3.6]
 K = np.random.default_rng(7).uniform(-np.pi, np.pi, (300, 2))

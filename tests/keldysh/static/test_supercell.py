@@ -7,7 +7,7 @@ import pytest
 
 from keldysh import TightBinding, UniformB, models
 from keldysh.spectral import FermiDirac, band_window
-from keldysh.supercell import (
+from keldysh.static.supercell import (
     ConvergenceError,
     converged_kernel,
     magnetic_bloch,

@@ -1,6 +1,6 @@
 """Hofstadter model (square lattice, t = 1): Chambers' relation and the exact flux-1/2 spectrum.
 
-Magnetic-zone labelling (landau_x gauge, supercell of q sites along x, keldysh.supercell):
+Magnetic-zone labelling (landau_x gauge, supercell of q sites along x, keldysh.static.supercell):
 k = (k_x, k_y) cartesian with k_x in [0, 2 pi / q), k_y in [0, 2 pi). With the orbital at the
 cell corner the magnetic Bloch state is sum_r exp(i k.r) |r>, and
 
@@ -20,7 +20,7 @@ import pytest
 
 from keldysh import UniformB
 from keldysh.lattice import TightBinding
-from keldysh.supercell import magnetic_bloch, magnetic_kmesh, magnetic_spectrum, rational_flux
+from keldysh.static.supercell import magnetic_bloch, magnetic_kmesh, magnetic_spectrum, rational_flux
 
 SQUARE = TightBinding({(1, 0): [[-1.0]], (0, 1): [[-1.0]]})
 

@@ -1,6 +1,6 @@
 """Zero-field band data that plans the exact solver's routes (order, range, patch, spectral interval).
 
-Nothing here is an answer: these are the inputs from which :mod:`keldysh.chebyshev`
+Nothing here is an answer: these are the inputs from which :mod:`keldysh.static.chebyshev`
 chooses its expansion, its kernel range and its patch, all of which it then
 checks in the field.
 
@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ConvergenceError
-from .fields import UniformB
-from .lattice import TightBinding
+from ..errors import ConvergenceError
+from ..fields import UniformB
+from ..lattice import TightBinding
+from ..spectral import band_edges
 from .patch import peierls_patch
-from .spectral import band_edges
 
 __all__ = [
     "ZeroFieldDecay",

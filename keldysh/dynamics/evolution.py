@@ -1,6 +1,6 @@
 """Exact time evolution of a clean lattice in a uniform electric field (temporal gauge).
 
-In the temporal gauge of :class:`keldysh.efield.UniformE` the canonical
+In the temporal gauge of :class:`keldysh.fields.UniformE` the canonical
 momentum k is conserved and each k evolves on its own (hbar = 1)::
 
     i dU_k/dt = h(k - q A(t)) U_k,    U_k(0) = 1,
@@ -57,8 +57,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .efield import UniformE
-from .lattice import TightBinding
+from ..fields import UniformE
+from ..lattice import TightBinding
 
 __all__ = [
     "Evolution",

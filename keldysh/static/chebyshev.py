@@ -1,7 +1,7 @@
 """Algorithm (b): Chebyshev expansion of f(H) on the orbitals of one home cell.
 
 Any flux, no supercell: the columns f(H)|tau_b> of the Peierls Hamiltonian on
-the infinite lattice are computed on a finite patch (:mod:`keldysh.patch`) with
+the infinite lattice are computed on a finite patch (:mod:`keldysh.static.patch`) with
 the three-term recursion of the Chebyshev polynomials of the scaled operator
 H~ = (H - c)/a, whose spectrum lies in [-1, 1]::
 
@@ -12,9 +12,9 @@ and dressed with the Wilson line of :mod:`keldysh.wigner` into the kernel
 O~(R_s + tau_a, tau_b) whose Fourier sum is W_{f(H)}(k). There is no KPM
 damping: the series is truncated where it has converged to the tolerance. The
 series and its optional exact poles (the Matsubara poles of a metal at low T,
-G(z) = (H - z)^{-1} by direct solves in :mod:`keldysh.resolvent`) come from
-:mod:`keldysh.approximants`; the zero-field data that plan the order, range and
-patch from :mod:`keldysh.bands`. This module runs the recursion and assembles
+G(z) = (H - z)^{-1} by direct solves in :mod:`keldysh.static.resolvent`) come from
+:mod:`keldysh.static.approximants`; the zero-field data that plan the order, range and
+patch from :mod:`keldysh.static.bands`. This module runs the recursion and assembles
 the kernels with their error estimates.
 
 Patch, light cone and range
@@ -47,7 +47,7 @@ beyond S (measured up to the computed range, extrapolated beyond it with the
 zero-field decay). ``front``: the wave-front cuts (l2 bound times the square
 root of the number of cells). ``roundoff``: 2 eps sqrt(M) sum |c_m|.
 ``poles``: sum_l 2 |w_l| times the a-posteriori bound of each resolvent kernel
-(:mod:`keldysh.resolvent`). If the estimate exceeds tol the approximation is
+(:mod:`keldysh.static.resolvent`). If the estimate exceeds tol the approximation is
 tightened and recomputed. Band projectors are checked a posteriori:
 idempotency Pi^2 = Pi gives, for every home orbital b,
 sum_{s,a} |Pi(R_s + tau_a, tau_b)|^2 = Pi(tau_b, tau_b); a violation beyond tol
@@ -65,39 +65,17 @@ import scipy.linalg.blas
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from .approximants import Approximant, approximate, truncated
-from .bands import (
-    ZeroFieldDecay,
-    clear_caches,
-    front_speed,
-    model_fingerprint,
-    shell_tails,
-    spectral_bounds,
-    zero_field_range,
-)
-from .errors import ConvergenceError, GapError
-from .fields import UniformB
+from ..errors import ConvergenceError, GapError
+from ..fields import UniformB
+from ..lattice import TightBinding
+from ..spectral import BandWindow
+from .approximants import approximate, truncated
+from .bands import front_speed, shell_tails, spectral_bounds, zero_field_range
 from .kernel import WignerKernel, wigner_sup
-from .lattice import TightBinding
 from .patch import _check_model, ball_size, dress, hopping_range, peierls_patch, shell_cells, shell_index
 from .resolvent import resolvent_columns
-from .spectral import BandWindow
 
-__all__ = [
-    "ConvergenceError",
-    "GapError",
-    "WignerKernel",
-    "Approximant",
-    "approximate",
-    "spectral_bounds",
-    "ZeroFieldDecay",
-    "zero_field_range",
-    "chebyshev_columns",
-    "chebyshev_kernel",
-    "chebyshev_kernels",
-    "clear_caches",
-    "model_fingerprint",
-]
+__all__ = ["chebyshev_columns", "chebyshev_kernel", "chebyshev_kernels"]
 
 EPS = np.finfo(float).eps
 # Shares of the tolerance: the function term is reported as 2 max(1, field gain) times its share.
@@ -335,7 +313,7 @@ def chebyshev_kernels(
     """Kernels of several f(H) from one Chebyshev recursion (common order and patch).
 
     A metal at low temperature gets its first Matsubara poles exactly
-    (:class:`keldysh.approximants.MatsubaraSplit`, :mod:`keldysh.resolvent`) and only
+    (:class:`keldysh.static.approximants.MatsubaraSplit`, :mod:`keldysh.static.resolvent`) and only
     the smooth remainder from the recursion.
 
     Parameters
@@ -499,7 +477,7 @@ def _add_poles(model, field, approx, cells, values, tol, max_radius) -> tuple[li
 
     G(z)^dagger = G(conj z) has the dressed kernel conj(G~(z; -R_s + tau_b, tau_a)) (magnetic
     translation invariance). Each resolvent kernel is held to SHARE_POLES tol / (2 |w_l| n_l) (l1 bound
-    of :func:`keldysh.resolvent.resolvent_columns` for its window), and the roundoff of the pole part
+    of :func:`keldysh.static.resolvent.resolvent_columns` for its window), and the roundoff of the pole part
     is estimated as 2 ROUNDOFF sup_k |W(sum_l w_l delta_l)| from the refinement corrections delta_l
     (the dagger part has the same sup). Returns the error estimate of each pole part and the
     largest window half-width used (0 without poles).

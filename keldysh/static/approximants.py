@@ -1,6 +1,6 @@
 """Polynomial (plus pole) approximants of f on the spectrum of H: coefficients and their errors.
 
-The Chebyshev route (:mod:`keldysh.chebyshev`) evaluates f(H) as a series in the
+The Chebyshev route (:mod:`keldysh.static.chebyshev`) evaluates f(H) as a series in the
 scaled energy x = (E - center)/halfwidth; this module chooses the series.
 
 - A smooth f (Fermi-Dirac at T > 0, any other callable) is expanded directly:
@@ -11,7 +11,7 @@ scaled energy x = (E - center)/halfwidth; this module chooses the series.
   so the first P pole pairs are split off exactly (the Matsubara sum,
   n_F(E) = 1/2 - 2T sum_{n>=0} (E - mu) / ((E - mu)^2 + w_n^2)) and only the
   remainder, analytic within w_P of the real axis, is expanded (order smaller by
-  about 2P + 1). The poles are evaluated exactly by :mod:`keldysh.resolvent`.
+  about 2P + 1). The poles are evaluated exactly by :mod:`keldysh.static.resolvent`.
 - A step in a spectral gap (the edges of a :class:`keldysh.spectral.BandWindow`,
   Fermi-Dirac at T = 0 with mu in a gap) is not smooth, but only its values on
   the spectrum matter. It is replaced by a polynomial that equals the target on
@@ -39,11 +39,11 @@ import scipy.fft
 from numpy.polynomial import chebyshev as cheb
 from numpy.typing import ArrayLike, NDArray
 
+from ..errors import ConvergenceError, GapError
+from ..fields import UniformB
+from ..lattice import TightBinding
+from ..spectral import BandWindow, FermiDirac
 from .bands import band_gaps, hopping_scale
-from .errors import ConvergenceError, GapError
-from .fields import UniformB
-from .lattice import TightBinding
-from .spectral import BandWindow, FermiDirac
 
 __all__ = ["Approximant", "MatsubaraSplit", "approximate"]
 

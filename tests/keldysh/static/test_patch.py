@@ -5,7 +5,7 @@ import pytest
 
 from keldysh import UniformB, models
 from keldysh.fields import GAUGES
-from keldysh.patch import ball_size, peierls_patch, shell_cells, shell_index
+from keldysh.static.patch import ball_size, peierls_patch, shell_cells, shell_index
 from keldysh.wigner import wigner_from_kernel
 
 MODELS = {

@@ -9,7 +9,7 @@ the hoppings, hbar = 1)::
 
 and the equal-time density matrix rho = int deps/(2 pi i) G^<(eps) (paper, the
 relation between g_< and the Wigner function rho above Eq. 1, and g_< = i a n_F
-below Eq. 15). As eta -> 0 it tends to n_F(H) (:mod:`keldysh.chebyshev` computes
+below Eq. 15). As eta -> 0 it tends to n_F(H) (:mod:`keldysh.static.chebyshev` computes
 that limit directly); at finite eta the energy integral gives the Lorentzian-
 smoothed occupation, off by O(eta) (for mu in a gap: (eta / pi) (H - mu)^{-1}).
 
@@ -18,7 +18,7 @@ real axis (x = (E - c)/a the scaled energy, |w| < 1)::
 
     1 / (z - x) = sum_m (2 - delta_m0) w^m / sqrt(z^2 - 1) T_m(x),   w = z - sqrt(z^2 - 1),
 
-evaluated for every energy from one recursion (:func:`keldysh.chebyshev.chebyshev_columns`)
+evaluated for every energy from one recursion (:func:`keldysh.static.chebyshev.chebyshev_columns`)
 on the columns of the home-cell orbitals and dressed with the Wilson line, like
 every kernel of :mod:`keldysh.wigner`. The order M is set by the slowest decay
 |w|^m, about exp(-m eta / a): small eta is expensive (M ~ a ln(1/tol) / eta).
@@ -32,13 +32,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .chebyshev import chebyshev_columns, spectral_bounds
-from .errors import ConvergenceError
-from .fields import UniformB
-from .lattice import TightBinding
+from ..errors import ConvergenceError
+from ..fields import UniformB
+from ..lattice import TightBinding
+from ..spectral import FermiDirac
+from ..wigner import wigner_from_kernel
+from .bands import spectral_bounds
+from .chebyshev import chebyshev_columns
 from .patch import _check_model
-from .spectral import FermiDirac
-from .wigner import wigner_from_kernel
 
 __all__ = ["GreensKernel", "greens_kernel", "spectral_function", "lesser_greens", "density_from_lesser"]
 

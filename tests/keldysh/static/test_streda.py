@@ -1,6 +1,6 @@
 """Streda counting at rational flux: an isolated band holds 1 - flux * C_n states per cell.
 
-Conventions (``shared/notes/conventions.md``): C_n = (1/2 pi) int Omega_n^{xy} d^2k with
+Conventions (``docs/conventions.md``): C_n = (1/2 pi) int Omega_n^{xy} d^2k with
 Omega = dA_y/dk_x - dA_x/dk_y, A = i<u|grad u>, and flux > 0 means q B_z > 0. The count is
 exact at rational p/q while the band stays isolated (the TKNN Diophantine relation fixes it to
 the integer it has at zero flux): the number of magnetic bands inside the window is q - p C_n
@@ -12,7 +12,7 @@ import pytest
 
 from keldysh import UniformB, models
 from keldysh.spectral import band_window
-from keldysh.supercell import magnetic_spectrum, rational_flux, supercell_kernel
+from keldysh.static.supercell import magnetic_spectrum, rational_flux, supercell_kernel
 
 
 def fhs_chern(model, n_k: int = 48) -> np.ndarray:

@@ -6,8 +6,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from keldysh import ConvergenceError, UniformB, models
-from keldysh.patch import peierls_patch, shell_index
-from keldysh.resolvent import resolvent_columns, strip_resolvent
+from keldysh.static.patch import peierls_patch, shell_index
+from keldysh.static.resolvent import resolvent_columns, strip_resolvent
 from keldysh.wigner import wigner_from_kernel
 
 MODELS = {

@@ -73,9 +73,9 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ConvergenceError
-from .fields import UniformB
-from .lattice import TightBinding
+from ..errors import ConvergenceError
+from ..fields import UniformB
+from ..lattice import TightBinding
 
 __all__ = [
     "ConvergenceError",

@@ -3,8 +3,8 @@
 import numpy as np
 
 from keldysh import models
-from keldysh.kernel import wigner_sup
-from keldysh.patch import shell_cells
+from keldysh.static.kernel import wigner_sup
+from keldysh.static.patch import shell_cells
 from keldysh.wigner import wigner_from_kernel
 
 

@@ -6,13 +6,14 @@ W(k) = sum_s exp(-i k.s) O~(r0 + s, r0) is :func:`keldysh.wigner.wigner_from_ker
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike, NDArray
 
-from .wigner import wigner_from_kernel
+from ..wigner import wigner_from_kernel
 
 __all__ = ["WignerKernel", "wigner_sup"]
 
@@ -57,7 +58,7 @@ class WignerKernel:
     error
         A-priori estimate of max over k and elements of |W(k) - W_exact(k)|.
     error_terms
-        Its parts (see :mod:`keldysh.chebyshev`).
+        Its parts (see :mod:`keldysh.static.chebyshev`).
     method
         ``"chebyshev"`` or ``"supercell"``.
     check

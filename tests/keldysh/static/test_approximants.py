@@ -5,9 +5,9 @@ import pytest
 from numpy.polynomial import chebyshev as cheb
 
 from keldysh import UniformB, models
-from keldysh.approximants import MatsubaraSplit, _gapped, approximate, truncated
-from keldysh.chebyshev import spectral_bounds
 from keldysh.spectral import FermiDirac
+from keldysh.static.approximants import MatsubaraSplit, _gapped, approximate, truncated
+from keldysh.static.bands import spectral_bounds
 
 QWZ = models.qwz(1.0, t0=0.3)  # bands [-2.4, -1.0] and [0.4, 3.6]
 

@@ -2,7 +2,7 @@
 
 The patch holds every cell R with ``max(|R_1|, |R_2|) <= radius`` (max-norm in
 lattice coordinates) around the home cell R = 0, with open boundaries. Its
-Hamiltonian is the Peierls substitution of ``shared/notes/conventions.md``::
+Hamiltonian is the Peierls substitution of ``docs/conventions.md``::
 
     <r1|H|r2> = T_{R2 - R1}[a, b] exp(+i phi(r1, r2)),   r1 = R1 + tau_a, r2 = R2 + tau_b,
 
@@ -16,7 +16,7 @@ c, and cells are numbered by their max-norm distance rho from the home cell
 rho is the prefix of the first ``N (2 rho + 1)^2`` rows, the numbering does not
 depend on the patch radius, and a vector supported near the home cell lives in
 a short prefix: this is what the light-cone-restricted recursion of
-:mod:`keldysh.chebyshev` exploits.
+:mod:`keldysh.static.chebyshev` exploits.
 
 Only 2D lattices are supported: for a 3D model in B along z the conserved k_z
 makes the problem a family of 2D ones (handled per k_z in a later issue).
@@ -28,8 +28,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from .fields import UniformB
-from .lattice import TightBinding
+from ..fields import UniformB
+from ..lattice import TightBinding
 
 __all__ = ["PeierlsPatch", "peierls_patch", "shell_index", "shell_cells", "ball_size", "hopping_range"]
 

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from keldysh import models
-from keldysh.efield import UniformE
-from keldysh.evolution import (
+from keldysh.dynamics.evolution import (
     _magnus_run,
     _ShiftedBloch,
     current_density,
@@ -17,6 +16,7 @@ from keldysh.evolution import (
     wigner_density,
     wigner_greens,
 )
+from keldysh.fields import UniformE
 from keldysh.lattice import TightBinding
 from keldysh.spectral import FermiDirac, band_window
 from keldysh.wigner import wigner_from_kernel

@@ -5,8 +5,8 @@ import math
 import pytest
 
 from keldysh import models
-from keldysh.bands import _zero_field_masses, model_fingerprint, shell_tails, zero_field_range
 from keldysh.spectral import FermiDirac, band_window
+from keldysh.static.bands import _zero_field_masses, model_fingerprint, shell_tails, zero_field_range
 
 QWZ = models.qwz(1.0, t0=0.3)
 

@@ -5,7 +5,7 @@ import pytest
 
 from keldysh import UniformB, models
 from keldysh.exact import local_density_matrix
-from keldysh.greens import density_from_lesser, greens_kernel, lesser_greens, spectral_function
+from keldysh.static.greens import density_from_lesser, greens_kernel, lesser_greens, spectral_function
 
 QWZ = models.qwz(1.0, t0=0.3)  # bands [-2.4, -1.0] and [0.4, 3.6]
 FIELD = UniformB(0.01)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keldysh import TightBinding, UniformB, models
-from keldysh.efield import UniformE
+from keldysh.fields import UniformE
 from keldysh.layered import (
     LayeredSupercell,
     clenshaw_curtis,
@@ -19,7 +19,7 @@ from keldysh.layered import (
     slice_spectrum,
 )
 from keldysh.spectral import FermiDirac
-from keldysh.supercell import magnetic_bloch
+from keldysh.static.supercell import magnetic_bloch
 
 WEYL = models.weyl(1.0, np.pi / 2, tilt=0.2, offset=0.2)
 RNG = np.random.default_rng(11)
