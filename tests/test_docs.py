@@ -72,7 +72,7 @@ def _text(path: Path) -> str | None:
 def test_outside_pattern_matches_what_it_should():
     """The pattern catches the forms it is meant for and leaves ordinary text alone."""
     assert OUTSIDE.search("see " + "shared" + "/notes/conventions.md")
-    assert OUTSIDE.search("text in `" + "../" + "shared/paper/x.md`")
+    assert OUTSIDE.search("text in `" + "../" + "shared" + "/paper/x.md`")
     assert not OUTSIDE.search("memory shared between workers; docs/conventions.md")
 
 
