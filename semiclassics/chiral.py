@@ -1,6 +1,6 @@
 """Chiral magnetic effect (paper Eq. 36) and chiral anomaly (paper Eq. 33) of 3D two-band models.
 
-Units and signs (``shared/notes/conventions.md``): hbar = a = 1, the charge q
+Units and signs (``docs/conventions.md``): hbar = a = 1, the charge q
 folded into the fields: beta = q B_z (B along z) and the force qE. Berry
 curvature vector Omega_n = (Omega^{yz}, Omega^{zx}, Omega^{xy}) of band n
 (connection A = i<u|grad u>, :func:`semiclassics.geometry.axial_curvature`),

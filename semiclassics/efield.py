@@ -1,6 +1,6 @@
 """The two-band density matrix in a uniform electric field (paper Eqs. 25, 26, 30 with B = 0).
 
-Units and signs (``shared/notes/conventions.md``): hbar = a = 1 unless ``hbar``
+Units and signs (``docs/conventions.md``): hbar = a = 1 unless ``hbar``
 is given, the charge folded into the field: ``E`` is the force q E, and the
 kinetic momentum obeys dp/dt = q E.
 

@@ -1,6 +1,6 @@
 """First-order gradient expansion of the exact Wigner function (the "Moyal reference", general N).
 
-With the Peierls convention of ``shared/notes/conventions.md`` the lattice star
+With the Peierls convention of ``docs/conventions.md`` the lattice star
 product of two functions of k in a uniform B along z is
 a * b = ab + (i/2){a, b} + O(beta^2), {a, b} = beta (d_x a d_y b - d_y a d_x b).
 Star-inverting z - h gives G = G0 + G1 + O(beta^2) with G0 = (z - h)^-1 and

@@ -1,6 +1,6 @@
 """The paper's O(hbar) predictions in a uniform static magnetic field along z.
 
-Units and signs (``shared/notes/conventions.md``): hbar = a = 1; energies in the
+Units and signs (``docs/conventions.md``): hbar = a = 1; energies in the
 units of the model's hopping; densities per unit cell (k-averages over the
 uniform grid of :func:`semiclassics.geometry.reciprocal_grid`, i.e.
 A_cell int d^2k / (2 pi)^2); the charge q is folded into the field,

@@ -1,6 +1,6 @@
 """The su(N) algebra: generalized Gell-Mann matrices, structure constants, Bloch vectors.
 
-Conventions (paper Eq. 4, ``shared/notes/conventions.md``):
+Conventions (paper Eq. 4, ``docs/conventions.md``):
 
 - generators g_a, a = 1 .. N^2 - 1, are the generalized Gell-Mann matrices of
   Bertlmann and Krammer (paper ref. [45]) in their order: first the symmetric

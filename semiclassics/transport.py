@@ -3,7 +3,7 @@
 Implemented: the intrinsic anomalous Hall conductivity, Eq. 35. (The chiral
 magnetic effect, Eq. 36, and the anomaly source, Eq. 33, belong here too.)
 
-Units and signs (``shared/notes/conventions.md``): hbar = a = 1, the charge q
+Units and signs (``docs/conventions.md``): hbar = a = 1, the charge q
 folded into the fields. Eq. 34's second line is the current -q^2 E x
 int f_n Omega_n summed over bands, with Omega_n = Omega_n^{n,xy} the Berry
 curvature of band n (sigma Omega in the paper's two-band notation); with
