@@ -30,8 +30,8 @@ TARGETS = {"quick": 20.0, "default": 90.0}
 def bench(suite: str, workers: int, dask: bool = False) -> float:
     """Run the CLI once in a fresh interpreter (empty cache); print and return the wall time (s)."""
     from validation import available, get
-    from validation.comparison import suite_jobs
-    from validation.sweep import BLAS_THREAD_VARIABLES, group_points
+    from validation.executor import BLAS_THREAD_VARIABLES, group_points
+    from validation.registry import suite_jobs
 
     tasks = len(group_points(suite_jobs(suite, [get(n) for n in available()])))
     load = os.getloadavg()[0]

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from keldysh import UniformB, models  # noqa: E402
 from keldysh.layered import equilibrium_current, slice_spectrum  # noqa: E402
 from keldysh.spectral import FermiDirac  # noqa: E402
-from validation.comparison import get  # noqa: E402
+from validation import get  # noqa: E402
 
 FLUX, MU, T, TOL, TARGET, WORKERS = 1 / 200, 0.05, 0.1, 1e-10, 30.0, 2
 SUITE_POINTS = ("chiral_anomaly_E[weyl]", "chiral_anomaly_regimes[weyl]", "density_quantum_limit[weyl]")

@@ -2,16 +2,32 @@
 
 A :class:`Comparison` pairs an exact observable with a semiclassical
 prediction along a field :class:`Sweep`; :func:`run` evaluates the residuals,
-fits their order in the field and gives a verdict; :mod:`validation.report`
-writes CSV / Markdown / HTML reports with their provenance,
-:class:`ResultsCache` keeps every finished point on disk (resume after an
-interruption), :mod:`validation.cluster` runs sweeps on a Dask cluster, and
-``keldysh-validate`` drives it all from the command line. Built-in comparisons live in :mod:`validation.catalog`.
+fits their order in the field and gives a verdict.
+
+Modules, values first and machinery last:
+
+- :mod:`validation.sweep`: what a sweep is (:class:`Sweep`, ``ElectricField``);
+- :mod:`validation.comparison`: the :class:`Comparison` value object;
+- :mod:`validation.points`: how one sweep point is computed (``evaluate_point``, ``PointData``);
+- :mod:`validation.catalog`: the built-in comparisons;
+- :mod:`validation.registry`: :func:`register`, :func:`get`, :func:`available`, plugins
+  (entry points, the built-in catalog among them) and suites;
+- :mod:`validation.convergence`: residuals, order fits, verdicts, :func:`run`;
+- :mod:`validation.executor` and :mod:`validation.cluster`: where the points run
+  (in-process, a process pool, a Dask cluster);
+- :mod:`validation.cache` (:class:`ResultsCache`) and :mod:`validation.provenance`:
+  finished points on disk, keyed by the code that computed them;
+- :mod:`validation.report`, :mod:`validation.plots`, :mod:`validation.naming`: reports;
+- :mod:`validation.cli` (``keldysh-validate``) and :mod:`validation.testing` (pytest helpers).
+
+The package must be installed (``pip install -e .``): the built-in comparisons are
+found through its entry-point metadata (:mod:`validation.registry`).
 """
 
 from .cache import ResultsCache
-from .comparison import Comparison, available, get, load_plugins, register, unregister
+from .comparison import Comparison
 from .convergence import ALL_ORDERS, EXACT, FAILS, INCONCLUSIVE, ConvergenceResult, fit_order, run
+from .registry import available, get, load_plugins, register, unregister
 from .sweep import DEFAULT_SWEEP, QUICK_SWEEP, Sweep
 
 __all__ = [

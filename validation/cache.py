@@ -45,9 +45,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .naming import slug
+from .points import PointData
 from .provenance import code_fingerprint, comparison_parameters, environment
-from .report import slug
-from .sweep import PointData, Sweep, lattice_key
+from .sweep import Sweep, lattice_key
 
 if TYPE_CHECKING:
     from .comparison import Comparison

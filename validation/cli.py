@@ -32,11 +32,13 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .comparison import SUITES, Comparison, available, get
 from .cache import ResultsCache
+from .comparison import Comparison
 from .convergence import run
+from .executor import make_executor
+from .registry import SUITES, available, get
 from .report import write_reports
-from .sweep import SWEEP_VARIABLES, make_executor
+from .sweep import SWEEP_VARIABLES
 
 __all__ = ["main", "select"]
 

@@ -27,7 +27,7 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
-from .sweep import BLAS_THREAD_VARIABLES
+from .executor import BLAS_THREAD_VARIABLES
 
 __all__ = ["WORKER_ENVIRONMENT", "dask_executor", "require_distributed", "worker_blas_threads"]
 

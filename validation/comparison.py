@@ -6,14 +6,8 @@ observable (``keldysh``) is compared with the prediction of *equation*
 the field, and the theory claims a residual of *expected order* in beta
 (2 for a prediction exact to O(hbar)).
 
-Comparisons live in a registry. Built-in ones are registered by importing
-:mod:`validation.catalog`; third-party packages register theirs through the
-entry-point group ``keldysh_validation.comparisons`` (each entry point loads a
-module that registers on import, a :class:`Comparison`, or a callable that
-registers or returns comparisons), so no edit of this package is needed::
-
-    [project.entry-points."keldysh_validation.comparisons"]
-    my_comparisons = "my_package.comparisons"
+This module holds the value object only; comparisons are registered, looked up
+and grouped into suites in :mod:`validation.registry`.
 
 Everything a comparison holds must be picklable (module-level functions or
 :func:`functools.partial` of them), because sweep points run in worker
@@ -22,32 +16,17 @@ processes.
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.metadata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from .sweep import DEFAULT_SWEEP, Sweep, build_model
+from .points import build_model
+from .sweep import DEFAULT_SWEEP, Sweep
 
-__all__ = [
-    "Comparison",
-    "ENTRY_POINT_GROUP",
-    "PREDICTION_KINDS",
-    "SUITES",
-    "available",
-    "get",
-    "load_plugins",
-    "register",
-    "suite_jobs",
-    "unregister",
-]
+__all__ = ["PREDICTION_KINDS", "Comparison"]
 
-ENTRY_POINT_GROUP = "keldysh_validation.comparisons"
 PREDICTION_KINDS = ("printed", "corrected")
 
 
@@ -186,135 +165,3 @@ class Comparison:
             predicted = np.asarray(self.prediction(model, field))
         coarse = np.asarray(self.prediction_coarse(model, field))
         return float(np.max(np.abs(predicted - coarse)))
-
-
-# --- registry ----------------------------------------------------------------
-_REGISTRY: dict[str, Comparison] = {}
-_PLUGINS_LOADED = False
-_LOADED_ENTRY_POINTS: set[tuple[str, str]] = set()
-
-
-def _add(comparison: Comparison, replace: bool) -> None:
-    if not isinstance(comparison, Comparison):
-        raise TypeError(f"only Comparison objects can be registered, got {type(comparison).__name__}")
-    existing = _REGISTRY.get(comparison.name)
-    if existing is not None and existing is not comparison and not replace:
-        raise ValueError(f"a comparison named {comparison.name!r} is already registered (pass replace=True)")
-    _REGISTRY[comparison.name] = comparison
-
-
-def _as_comparisons(made: Any) -> list[Comparison]:
-    """A Comparison or an iterable of them, as a list."""
-    if isinstance(made, Comparison):
-        return [made]
-    try:
-        return list(made)
-    except TypeError:
-        raise TypeError(f"expected a Comparison or an iterable of them, got {made!r}") from None
-
-
-def register(obj: Any = None, *, replace: bool = False) -> Any:
-    """Register comparisons; usable as ``register(c)``, ``@register`` or ``@register(replace=True)``.
-
-    ``obj`` may be a :class:`Comparison`, or a zero-argument function returning
-    one comparison or an iterable of them (the function is called once, at
-    decoration time, and returned unchanged).
-
-    Raises
-    ------
-    ValueError
-        If another comparison already holds the name and ``replace`` is False.
-    """
-    if obj is None:
-        return lambda f: register(f, replace=replace)
-    if isinstance(obj, Comparison):
-        _add(obj, replace)
-        return obj
-    if callable(obj):
-        for comparison in _as_comparisons(obj()):
-            _add(comparison, replace)
-        return obj
-    raise TypeError(f"register expects a Comparison or a function returning comparisons, got {obj!r}")
-
-
-def unregister(name: str) -> Comparison:
-    """Remove and return a registered comparison."""
-    try:
-        return _REGISTRY.pop(name)
-    except KeyError:
-        raise KeyError(f"no comparison named {name!r} is registered") from None
-
-
-def _load_entry_point(ep: Any) -> None:
-    try:
-        loaded = ep.load()
-    except Exception as exc:
-        raise RuntimeError(f"entry point {ep.name!r} of group {ENTRY_POINT_GROUP!r} failed to load: {exc}") from exc
-    if isinstance(loaded, ModuleType):
-        return  # importing the module registered its comparisons
-    if isinstance(loaded, Comparison):
-        register(loaded)
-        return
-    if callable(loaded):
-        made = loaded()
-        if made is None:
-            return  # the callable registered by itself
-        for comparison in _as_comparisons(made):
-            register(comparison)
-        return
-    raise TypeError(f"entry point {ep.name!r} loaded {loaded!r}: expected a module, a Comparison or a callable")
-
-
-def load_plugins(force: bool = False) -> None:
-    """Load the built-in catalog and every entry point of ``keldysh_validation.comparisons``.
-
-    Runs once per process; ``force=True`` scans the entry points again and
-    loads those not loaded yet (each entry point is loaded at most once).
-    """
-    global _PLUGINS_LOADED
-    if _PLUGINS_LOADED and not force:
-        return
-    importlib.import_module("validation.catalog")
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        key = (ep.name, ep.value)
-        if key not in _LOADED_ENTRY_POINTS:
-            _load_entry_point(ep)
-            _LOADED_ENTRY_POINTS.add(key)
-    _PLUGINS_LOADED = True
-
-
-def available() -> list[str]:
-    """Names of all comparisons (built-in catalog and plugins), in registration order."""
-    load_plugins()
-    return list(_REGISTRY)
-
-
-def get(name: str) -> Comparison:
-    """The comparison registered as ``name`` (built-ins and plugins are loaded first)."""
-    load_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see `keldysh-validate list`"
-        raise KeyError(f"no comparison named {name!r}{hint}") from None
-
-
-# --- suites ------------------------------------------------------------------
-#: Suite name -> description. ``default``: every comparison on its own sweep;
-#: ``quick``: comparisons on two-band, two-dimensional models only, on at most 5 of
-#: their sweep points within the lowest two decades (:meth:`Sweep.shortened`).
-SUITES = {
-    "default": "every registered comparison on its own sweep",
-    "quick": "two-band 2D models only, at most 5 points of each sweep within its lowest two decades",
-}
-
-
-def suite_jobs(suite: str, comparisons: Iterable[Comparison]) -> list[tuple[Comparison, Sweep]]:
-    """(comparison, sweep) pairs of a suite."""
-    if suite not in SUITES:
-        raise ValueError(f"unknown suite {suite!r}; choose one of {sorted(SUITES)}")
-    comparisons = list(comparisons)
-    if suite == "default":
-        return [(c, c.sweep) for c in comparisons]
-    return [(c, c.sweep.shortened(5, 2.0)) for c in comparisons if c.norbs == 2 and c.build_model().dim == 2]

@@ -41,8 +41,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .comparison import Comparison, get, suite_jobs
-from .sweep import PointData, Sweep, evaluate_points
+from .comparison import Comparison
+from .executor import evaluate_points
+from .points import PointData
+from .registry import get, suite_jobs
+from .sweep import Sweep
 
 if TYPE_CHECKING:
     from .cache import ResultsCache
@@ -52,7 +55,6 @@ __all__ = [
     "FAILS",
     "INCONCLUSIVE",
     "ALL_ORDERS",
-    "VERDICTS",
     "ConvergenceResult",
     "OrderFit",
     "PointResult",
@@ -68,7 +70,6 @@ EXACT = "exact to O(hbar)"
 FAILS = "fails at O(hbar)"
 INCONCLUSIVE = "inconclusive"
 ALL_ORDERS = "agrees at every field"
-VERDICTS = (EXACT, FAILS, INCONCLUSIVE, ALL_ORDERS)
 
 #: Order thresholds of the verdicts.
 EXACT_MIN_ORDER = 1.8
@@ -339,13 +340,13 @@ def run(
     comparisons
         Comparison objects or registered names.
     suite
-        ``"default"`` or ``"quick"`` (see :data:`validation.comparison.SUITES`).
+        ``"default"`` or ``"quick"`` (see :data:`validation.registry.SUITES`).
     sweep
         If given, replaces every comparison's sweep (and the suite's choice).
     variable
         If given (``"flux"`` or ``"hbar"``), report every sweep in this variable.
     workers, executor, progress, cache
-        See :func:`validation.sweep.evaluate_points` (``cache``: a
+        See :func:`validation.executor.evaluate_points` (``cache``: a
         :class:`validation.cache.ResultsCache`, to resume and keep finished points).
 
     Returns

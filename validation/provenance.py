@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DISTRIBUTION",
+    "FINGERPRINTED_SOURCES",
     "code_fingerprint",
     "comparison_parameters",
     "environment",
+    "fingerprinted_files",
     "git_state",
     "package_version",
 ]
@@ -34,10 +36,21 @@ __all__ = [
 DISTRIBUTION = "keldysh-validation"
 #: Packages whose versions are recorded.
 RECORDED_PACKAGES = ("numpy", "scipy", "mpmath", "pandas", "matplotlib", "dask", "distributed")
-#: The source that determines every number of a comparison: the exact solver, the theory,
-#: the built-in catalog and the point evaluation (validation/sweep.py).
 _ROOT = Path(__file__).resolve().parent.parent
-_PHYSICS_SOURCES = ("keldysh", "semiclassics", "validation/catalog", "validation/sweep.py")
+#: The source that determines the numbers of a comparison (paths relative to the directory holding
+#: the packages; a directory stands for every ``*.py`` below it, subpackages included): the exact
+#: solver, the theory, the built-in catalog, and the validation modules a point's numbers pass
+#: through: the sweep values, the Comparison object (prediction floor, annotations) and the point
+#: evaluation. Scheduling, caching, fitting, reporting and the CLI are left out: editing them changes
+#: no cached number, so it must not invalidate the results cache.
+FINGERPRINTED_SOURCES = (
+    "keldysh",
+    "semiclassics",
+    "validation/catalog",
+    "validation/sweep.py",
+    "validation/comparison.py",
+    "validation/points.py",
+)
 
 
 def package_version() -> str:
@@ -80,18 +93,30 @@ def environment() -> dict[str, Any]:
     }
 
 
-def _source_files(paths: tuple[str, ...]) -> list[Path]:
+def fingerprinted_files() -> list[Path]:
+    """The files of :data:`FINGERPRINTED_SOURCES`, directories walked recursively, in a fixed order.
+
+    Raises
+    ------
+    FileNotFoundError
+        If one of the sources does not exist (a module renamed without updating the list).
+    """
     files: list[Path] = []
-    for rel in paths:
+    for rel in FINGERPRINTED_SOURCES:
         path = _ROOT / rel
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.is_file() else []
+        if path.is_dir():
+            files += sorted(path.rglob("*.py"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"fingerprinted source {rel!r} not found under {_ROOT}")
     return files
 
 
 @functools.cache
 def _physics_digest() -> str:
     digest = hashlib.sha256()
-    for path in _source_files(_PHYSICS_SOURCES):
+    for path in fingerprinted_files():
         digest.update(path.relative_to(_ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -110,7 +135,7 @@ def _callable_sources(comparison: Comparison) -> list[Path]:
             source = None
         if source:
             path = Path(source).resolve()
-            if not any(path.is_relative_to(_ROOT / rel) for rel in _PHYSICS_SOURCES):
+            if not any(path.is_relative_to(_ROOT / rel) for rel in FINGERPRINTED_SOURCES):
                 files.add(path)
     return sorted(files)
 
@@ -118,10 +143,12 @@ def _callable_sources(comparison: Comparison) -> list[Path]:
 def code_fingerprint(comparison: Comparison) -> str:
     """sha256 of the source that computes the comparison's numbers.
 
-    The physics packages (``keldysh``, ``semiclassics``, ``validation/catalog``,
-    ``validation/sweep.py``) and, for plugin comparisons, the files defining
-    the comparison's callables. Any edit there changes the fingerprint, so a
-    cached point is never reused by different code.
+    The files of :data:`FINGERPRINTED_SOURCES` (``keldysh``, ``semiclassics``
+    and ``validation/catalog`` with their subpackages, ``validation/sweep.py``,
+    ``validation/comparison.py``, ``validation/points.py``) and, for plugin
+    comparisons, the files defining the comparison's callables. Any edit there
+    changes the fingerprint, so a cached point is never reused by different
+    code; an edit of the executor, cache, report or CLI code changes nothing.
     """
     digest = hashlib.sha256(_physics_digest().encode())
     for path in _callable_sources(comparison):

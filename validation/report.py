@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .convergence import FAILS, INCONCLUSIVE, ConvergenceResult
+from .naming import slug
 from .provenance import comparison_parameters, environment
 
-__all__ = ["SUMMARY_COLUMNS", "POINT_COLUMNS", "ReportPaths", "slug", "write_reports"]
+__all__ = ["SUMMARY_COLUMNS", "POINT_COLUMNS", "ReportPaths", "write_reports"]
 
 SUMMARY_COLUMNS = (
     "comparison",
@@ -54,14 +55,6 @@ SUMMARY_COLUMNS = (
     "units",
 )
 POINT_COLUMNS = ("exact", "predicted", "residual", "norm_residual", "floor", "at_floor", "element", "units")
-
-
-def slug(name: str) -> str:
-    """File stem for a comparison name: ``spectral_weights_printed[qwz]`` -> ``spectral_weights_printed-qwz``."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
-    if not stem:
-        raise ValueError(f"comparison name {name!r} gives an empty file name")
-    return stem
 
 
 def _num(x: float | complex, fmt: str = ".6e") -> str:

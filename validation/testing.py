@@ -28,9 +28,10 @@ import pytest
 from keldysh import models
 from keldysh.fields import UniformB
 
-from . import comparison as _comparison
-from .comparison import Comparison, get, load_plugins
+from . import registry as _registry
+from .comparison import Comparison
 from .convergence import ConvergenceResult, run
+from .registry import get, load_plugins
 from .sweep import ElectricField, Sweep
 
 __all__ = ["assert_order", "isolated_registry", "run_cached", "synthetic_comparison", "validation_run"]
@@ -135,10 +136,10 @@ def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, Comparison]:
     live registry dict.
     """
     load_plugins()
-    monkeypatch.setattr(_comparison, "_REGISTRY", dict(_comparison._REGISTRY))
-    monkeypatch.setattr(_comparison, "_PLUGINS_LOADED", True)
-    monkeypatch.setattr(_comparison, "_LOADED_ENTRY_POINTS", set(_comparison._LOADED_ENTRY_POINTS))
-    return _comparison._REGISTRY
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    monkeypatch.setattr(_registry, "_PLUGINS_LOADED", True)
+    monkeypatch.setattr(_registry, "_LOADED_ENTRY_POINTS", dict(_registry._LOADED_ENTRY_POINTS))
+    return _registry._REGISTRY
 
 
 # --- synthetic comparisons -------------------------------------------------------

@@ -21,7 +21,7 @@ import dataclasses
 import pytest
 
 from validation import ALL_ORDERS, EXACT, FAILS, available, get
-from validation.sweep import make_executor
+from validation.executor import make_executor
 from validation.testing import assert_order
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 from keldysh.spectral import band_edges
 from validation import DEFAULT_SWEEP, available, get
 from validation.catalog.common import KPOINT_FRACTIONS, LOW_FLUX_SWEEP, MODELS, STATES, generic_kpoints
-from validation.sweep import group_points
+from validation.executor import group_points
 
 EXPECTED = {
     "spectral_weights_printed[qwz]", "spectral_weights_corrected[qwz]",

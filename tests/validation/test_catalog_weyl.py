@@ -24,9 +24,8 @@ import pytest
 from keldysh.fields import UniformB
 from keldysh.layered import slice_spectrum
 from keldysh.spectral import FermiDirac
-from validation import ALL_ORDERS, EXACT, FAILS
+from validation import ALL_ORDERS, EXACT, FAILS, get
 from validation.catalog import weyl
-from validation.comparison import get
 from validation.convergence import fit_order
 from validation.testing import assert_order
 

@@ -6,11 +6,15 @@ import dataclasses
 import importlib.metadata
 import sys
 import textwrap
+import tomllib
+from pathlib import Path
 
 import pytest
 
 from validation import Comparison, available, get, load_plugins, register, unregister
-from validation.comparison import ENTRY_POINT_GROUP, suite_jobs
+from validation import registry
+from validation.provenance import DISTRIBUTION
+from validation.registry import ENTRY_POINT_GROUP, NotInstalledError, suite_jobs
 from validation.testing import synthetic_comparison
 
 PLUGIN_SOURCE = textwrap.dedent(
@@ -105,6 +109,33 @@ def test_broken_entry_point_is_named(isolated_registry, plugin_module, monkeypat
     _fake_entry_points(monkeypatch, "no_such_module_anywhere")
     with pytest.raises(RuntimeError, match="entry point 'ep0'.*failed to load"):
         load_plugins(force=True)
+
+
+def test_builtin_catalog_is_registered_through_its_entry_point():
+    """pyproject declares the catalog in the plugins' group, the installed metadata carries it, and it
+    registers the built-in comparisons."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert pyproject["project"]["entry-points"][ENTRY_POINT_GROUP]["builtin"] == "validation.catalog"
+    ours = [ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+            if ep.dist is not None and ep.dist.name == DISTRIBUTION]
+    assert [(ep.name, ep.value) for ep in ours] == [("builtin", "validation.catalog")], (
+        "stale metadata: run `pip install -e .`"
+    )
+    assert {"total_spectral_weight[qwz]", "chiral_anomaly[weyl]", "anomalous_velocity[qwz]"} <= set(available())
+
+
+def test_without_installed_metadata_the_registry_refuses(plugin_module, monkeypatch):
+    """A source checkout used without `pip install -e .` (no entry point of this distribution): a clear
+    error, not a registry without the built-in comparisons."""
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_PLUGINS_LOADED", False)
+    monkeypatch.setattr(registry, "_LOADED_ENTRY_POINTS", {})
+    _fake_entry_points(monkeypatch, f"{plugin_module}:more")  # a third-party plugin only
+    for call in (available, lambda: get("total_spectral_weight[qwz]"), load_plugins):
+        with pytest.raises(NotInstalledError, match="pip install -e ."):
+            call()
+    c = register(synthetic_comparison("explicit[synthetic]", {2: 1.0}))  # explicit registration needs no metadata
+    assert registry._REGISTRY["explicit[synthetic]"] is c
 
 
 def test_quick_suite_keeps_two_band_2d_comparisons_on_a_short_sweep():

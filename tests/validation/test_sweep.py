@@ -1,4 +1,4 @@
-"""Sweeps (flux and hbar), grouping of points by flux, executors."""
+"""Sweeps (flux, hbar, E), grouping of points by lattice field, executors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 
 from keldysh import UniformB, models
 from validation import DEFAULT_SWEEP, QUICK_SWEEP, Sweep, run
-from validation.sweep import ElectricField, build_model, group_points, make_executor
+from validation.executor import group_points, make_executor
+from validation.points import build_model
+from validation.sweep import ElectricField
 from validation.testing import synthetic_comparison
 
 

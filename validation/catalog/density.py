@@ -24,7 +24,8 @@ import numpy as np
 
 from semiclassics.predictions import band_density, equilibrium_density, transverse_density
 
-from ..comparison import Comparison, register
+from ..comparison import Comparison
+from ..registry import register
 from .common import (
     KPOINTS_TEXT,
     MODELS,

@@ -59,7 +59,8 @@ from semiclassics.geometry import reciprocal_grid
 from semiclassics.kinetics import velocity
 from semiclassics.transport import hall_conductivity
 
-from ..comparison import Comparison, register
+from ..comparison import Comparison
+from ..registry import register
 from ..sweep import ElectricField, Sweep
 from .common import KPOINTS_TEXT, MODELS, PAULI, STATES, State, eigenprojectors, generic_kpoints
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from semiclassics.predictions import quasiparticle_energy
 
-from ..comparison import Comparison, register
+from ..comparison import Comparison
+from ..registry import register
 from .common import KPOINTS_TEXT, MODEL_SWEEPS, MODELS, band_wigners, generic_kpoints
 
 __all__ = ["exact_quasiparticle_energy"]

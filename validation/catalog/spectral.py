@@ -16,7 +16,8 @@ import numpy as np
 
 from semiclassics.predictions import spectral_weights, total_spectral_weight
 
-from ..comparison import Comparison, register
+from ..comparison import Comparison
+from ..registry import register
 from .common import KPOINTS_TEXT, MODEL_SWEEPS, MODELS, band_wigners, eigenprojectors, generic_kpoints
 
 __all__ = ["exact_spectral_weights", "exact_total_weight"]

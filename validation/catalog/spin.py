@@ -18,7 +18,8 @@ import numpy as np
 
 from semiclassics.predictions import spin_density, spin_density_wavepacket
 
-from ..comparison import Comparison, register
+from ..comparison import Comparison
+from ..registry import register
 from .common import MODELS, PAULI, STATES, State, local_occupation
 from .density import COARSE_GRID, GRID
 

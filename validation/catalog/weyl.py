@@ -123,7 +123,8 @@ from semiclassics.chiral import (
     weyl_nodes,
 )
 
-from ..comparison import Comparison, register
+from ..comparison import Comparison
+from ..registry import register
 from ..sweep import ElectricField, Sweep
 from .common import PAULI
 
