@@ -20,7 +20,6 @@ from semiclassics.geometry import axial_curvature, berry_curvature, berry_tensor
 from semiclassics.kinetics import band_velocity, force, velocity
 from semiclassics.predictions import fermi, quasiparticle_energy
 from semiclassics.sun import bloch_vectors
-from validation.convergence import fit_order
 
 E_HAT = np.array([math.cos(0.3), math.sin(0.3)])
 FRACTIONS = np.array([[0.113, 0.377], [0.271, 0.842], [0.409, 0.155], [0.694, 0.218]])
@@ -29,6 +28,11 @@ FRACTIONS = np.array([[0.113, 0.377], [0.271, 0.842], [0.409, 0.155], [0.694, 0.
 @pytest.fixture(scope="module")
 def qwz():
     return models.qwz(1.0, t0=0.3)
+
+
+def log_slope(x, residual):
+    """Least-squares slope of log(residual) against log(x): p for a residual ~ x^p."""
+    return float(np.polyfit(np.log(x), np.log(residual), 1)[0])
 
 
 def kpoints(model):
@@ -96,8 +100,8 @@ def test_eq29_equals_wave_packet_equations_to_first_order(model):
         res_f.append(np.max(np.abs(force(model, k, E=E2, beta=beta, hbar=hbar) - kdot[..., :2])))
         # the O(hbar) terms themselves are much larger than the residual
         assert np.max(np.abs(velocity(model, k, E=E2, beta=beta, hbar=hbar) - vt[..., :2])) > 10 * res_v[-1]
-    assert fit_order(hbars, res_v).order == pytest.approx(2.0, abs=0.05)
-    assert fit_order(hbars, res_f).order == pytest.approx(2.0, abs=0.05)
+    assert log_slope(hbars, res_v) == pytest.approx(2.0, abs=0.05)
+    assert log_slope(hbars, res_f) == pytest.approx(2.0, abs=0.05)
 
 
 def test_bad_input_raises(qwz):
@@ -133,8 +137,8 @@ def test_anomalous_velocity_against_exact_evolution(qwz):
         exact = np.einsum("knab,kiba->kni", rho, qwz.bloch_derivative(p)).real
         residual.append(np.max(np.abs(exact - velocity(qwz, p, E=field.vector))))
         wrong_sign.append(np.max(np.abs(exact - velocity(qwz, p, E=-field.vector))))
-    assert fit_order(Es, residual).order == pytest.approx(2.0, abs=0.1)
-    assert fit_order(Es, wrong_sign).order == pytest.approx(1.0, abs=0.1)
+    assert log_slope(Es, residual) == pytest.approx(2.0, abs=0.1)
+    assert log_slope(Es, wrong_sign) == pytest.approx(1.0, abs=0.1)
     assert residual[-1] < 1e-2 * wrong_sign[-1]
 
 
@@ -152,8 +156,8 @@ def test_transverse_density_against_exact_evolution(qwz, mu, T):
         occ = accelerated_occupations(qwz, p, -field.vector_potential(TAU), f)
         residual.append(np.max(np.abs(W - density_matrix(qwz, p, field.vector, occ))))
         wrong_sign.append(np.max(np.abs(W - density_matrix(qwz, p, -field.vector, occ))))
-    assert fit_order(Es, residual).order == pytest.approx(2.0, abs=0.1)
-    assert fit_order(Es, wrong_sign).order == pytest.approx(1.0, abs=0.1)
+    assert log_slope(Es, residual) == pytest.approx(2.0, abs=0.1)
+    assert log_slope(Es, wrong_sign) == pytest.approx(1.0, abs=0.1)
 
 
 def test_transverse_density_structure(qwz):

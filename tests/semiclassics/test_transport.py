@@ -79,22 +79,3 @@ def test_exact_hall_current_after_the_ramp(name, model, mu, grid):
 def test_bad_input_raises():
     with pytest.raises(ValueError, match="2D"):
         hall_conductivity(models.weyl(), occupation(0.0), 8)
-
-
-@pytest.mark.slow
-def test_registered_efield_comparisons():
-    """The catalog's E-field comparisons (needs the E sweep variable of validation.sweep)."""
-    catalog = pytest.importorskip(
-        "validation.catalog.efield", reason="validation.sweep has no E sweep variable yet", exc_type=ImportError
-    )
-    from validation.convergence import ALL_ORDERS, EXACT
-    from validation.testing import assert_order
-
-    assert catalog.E_SWEEP.variable == "E" and catalog.HBAR_SWEEP.variable == "hbar"
-    for name in ("efield_transverse_density[qwz-gap]", "efield_transverse_density[qwz-gap,hbar]",
-                 "efield_transverse_density[qwz-metal]", "anomalous_velocity[qwz]", "anomalous_velocity[qwz,hbar]"):
-        assert_order(name, min_order=1.9, max_order=2.1, verdict=EXACT)
-    assert_order("hall_current[qwz-metal]", min_order=2.7, max_order=3.1, verdict=EXACT)  # O(E^3): even in E by C4
-    assert_order("current[qwz-metal]", min_order=2.0, verdict=EXACT)
-    for name in ("hall_current[qwz-gap]", "hall_current[haldane-gap]"):
-        assert_order(name, verdict=ALL_ORDERS)  # quantized to all orders in E (Zener tunnelling is exp-small)
