@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .geometry import _check_k, _orbital_moment, _spectral, axial_curvature, berry_tensor
 
-__all__ = ["band_velocity", "velocity", "force"]
+__all__ = ["band_velocity", "equations_of_motion", "velocity", "force"]
 
 #: Step (1/a) of the central difference of the orbital-moment energy.
 _FD_STEP = 1e-3
@@ -49,6 +49,39 @@ def _vector3(x: ArrayLike | None, d: int, name: str) -> np.ndarray:
     out = np.zeros(3)
     out[: x.size] = x
     return out
+
+
+def equations_of_motion(
+    grad: ArrayLike, E: ArrayLike, B: ArrayLike, anomalous: ArrayLike, phase_space: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Velocity and force of paper Eqs. 29a, 29b from their ingredients (cartesian 3-vectors, broadcast).
+
+    v = grad - E x Omega_a + Omega_p x (grad x B),    F = E + v x B,
+
+    which is Eq. 29b term by term: (Omega x (grad x B)) x B = (B . Omega) grad x B.
+    Passing the band curvature hbar Omega_n as both ``anomalous`` (Omega_a) and
+    ``phase_space`` (Omega_p) gives the paper's equations; a zero vector in one
+    slot removes the anomalous velocity -E x Omega (with its force
+    -(E x Omega) x B), or the velocity Omega x (v x B) (with its force
+    (B . Omega) v x B), consistently in v and F.
+
+    Parameters
+    ----------
+    grad
+        d_p eps-bar_n (energy x a), shape (..., 3).
+    E, B
+        q E (energy / a) and B = (0, 0, beta) (1/a^2), q folded in, shape (..., 3).
+    anomalous, phase_space
+        Curvature vectors (a^2, times hbar) of the two kinds of terms, shape (..., 3).
+
+    Returns
+    -------
+    (v, F), each of shape broadcast(...) + (3,).
+    """
+    grad = np.asarray(grad, dtype=float)
+    B = np.asarray(B, dtype=float)
+    v = grad - np.cross(E, anomalous) + np.cross(phase_space, np.cross(grad, B))
+    return v, np.asarray(E, dtype=float) + np.cross(v, B)
 
 
 def _moment_energy(model: Any, k: np.ndarray, beta: float) -> np.ndarray:
@@ -125,7 +158,7 @@ def velocity(
     ndarray, shape (..., N, d): velocity (energy x a) per band.
     """
     grad, omega, E3, B = _kinetic_data(model, k, E, beta, hbar)
-    v = grad - np.cross(E3, omega) + np.cross(omega, np.cross(grad, B))
+    v, _ = equations_of_motion(grad, E3, B, omega, omega)
     return v[..., : model.dim]
 
 
@@ -139,6 +172,5 @@ def force(
     Parameters as :func:`velocity`. Returns shape (..., N, d) (energy / a).
     """
     grad, omega, E3, B = _kinetic_data(model, k, E, beta, hbar)
-    lorentz = np.cross(grad, B)
-    F = E3 + lorentz + (omega @ B)[..., None] * lorentz - np.cross(np.cross(E3, omega), B)
+    _, F = equations_of_motion(grad, E3, B, omega, omega)
     return F[..., : model.dim]

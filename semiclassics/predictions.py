@@ -177,12 +177,16 @@ def equilibrium_density(model: Any, field: Any, mu: float, T: float, grid: int) 
     return float(occ.sum() / np.prod(k.shape[:-1]))
 
 
-def _band_density(eps: np.ndarray, F: np.ndarray, f: Occupation) -> np.ndarray:
-    fb = np.asarray(f(_eps_bar(eps, F)), dtype=float)
-    N = eps.shape[-1]
+def _band_mix(F: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """Eq. 19 energy-integrated: rho^n = (1 - F[n, n]/2) fb_n + (1/2) sum_{m != n} F[n, m] fb_m (F[n, m] = beta Omega_m^n)."""
+    N = F.shape[-1]
     eye = np.eye(N)
     diag = np.diagonal(F, axis1=-2, axis2=-1)
     return (1.0 - 0.5 * diag) * fb + 0.5 * ((F * (1.0 - eye)) * fb[..., None, :]).sum(axis=-1)
+
+
+def _band_density(eps: np.ndarray, F: np.ndarray, f: Occupation) -> np.ndarray:
+    return _band_mix(F, np.asarray(f(_eps_bar(eps, F)), dtype=float))
 
 
 def band_density(model: Any, k: ArrayLike, field: Any, f: Occupation) -> NDArray[np.float64]:
