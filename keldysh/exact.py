@@ -36,8 +36,11 @@ exact f on the same cells |R_s| <= S that the zero-field decay of f calls for;
 
 Kernels are cached per (model content, flux, f, tol, method): asking for many k
 or several quantities of one model and field does not recompute. Errors:
-``ValueError`` (bad input, T = 0 with mu in a band), :class:`GapError` (the field
-closes a gap), :class:`ConvergenceError` (tolerance out of reach; says why).
+``TypeError`` / ``ValueError`` (bad input, checked before any kernel is computed,
+the message naming the argument; T = 0 with mu in a band), :class:`GapError` (the
+field closes a gap), :class:`ConvergenceError` (tolerance out of reach; says why),
+:class:`BudgetError` (a ConvergenceError: the estimated memory or time of the
+request exceeds ``budget``, raised before the work; see :mod:`keldysh.static.budget`).
 """
 
 from __future__ import annotations
@@ -51,14 +54,24 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .fields import UniformB
-from .lattice import TightBinding
+from .lattice import TightBinding, check_momenta
 from .spectral import BandWindow, FermiDirac, band_window
-from .static.bands import clear_caches, model_fingerprint, zero_field_range
+from .static.bands import band_gaps, clear_caches, model_fingerprint, zero_field_range
+from .static.budget import Budget, BudgetError, resolve
 from .static.chebyshev import SHARE_TRUNCATION, chebyshev_kernels
 from .static.kernel import WignerKernel
 from .static.patch import _check_model, shell_cells
 
-__all__ = ["METHODS", "band_wigner", "fermi_wigner", "local_density_matrix", "wigner_kernel", "clear_cache"]
+__all__ = [
+    "METHODS",
+    "Budget",
+    "BudgetError",
+    "band_wigner",
+    "clear_cache",
+    "fermi_wigner",
+    "local_density_matrix",
+    "wigner_kernel",
+]
 
 METHODS = ("auto", "chebyshev", "supercell")
 _CACHE: OrderedDict = OrderedDict()
@@ -71,15 +84,37 @@ def clear_cache() -> None:
     clear_caches()
 
 
-def _check(model, field, tol, method) -> str:
+def _real(name: str, value) -> float:
+    """A finite real number (bool refused), or an error naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def _check(model, field, tol, method, budget) -> str:
     _check_model(model)
     if not isinstance(field, UniformB):
-        raise TypeError(f"field must be a keldysh.UniformB, got {type(field).__name__}")
-    if not (tol > 0 and math.isfinite(tol)):
-        raise ValueError(f"tol must be positive and finite, got {tol}")
+        raise TypeError(
+            f"field must be a keldysh.UniformB (static B along z), got {type(field).__name__}"
+            + ("; a uniform E is handled by keldysh.dynamics" if type(field).__name__ == "UniformE" else "")
+        )
+    if _real("tol", tol) <= 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+    resolve(budget)
     return "chebyshev" if method == "auto" else method
+
+
+def _check_func(func) -> None:
+    if not (isinstance(func, (BandWindow, FermiDirac)) or callable(func)):
+        raise TypeError(f"func must be a BandWindow, a FermiDirac or a callable of energies, got {func!r}")
+    try:
+        hash(func)
+    except TypeError:
+        raise TypeError(f"func must be hashable (it keys the kernel cache), got {func!r}") from None
 
 
 def _store(key, kernel: WignerKernel) -> None:
@@ -102,6 +137,7 @@ def wigner_kernel(
     func: Callable,
     tol: float = 1e-11,
     method: str = "auto",
+    budget: Budget | None = None,
 ) -> WignerKernel:
     """Dressed kernel O~(R_s + tau_a, tau_b) of O = f(H) with its error estimate (cached).
 
@@ -117,13 +153,18 @@ def wigner_kernel(
         Target max over k and matrix elements of |W(k) - W_exact(k)|.
     method
         ``"auto"`` (= ``"chebyshev"``), ``"chebyshev"`` or ``"supercell"``.
+    budget
+        Memory and CPU time a request may plan for (:class:`Budget`; None: the default of
+        :mod:`keldysh.static.budget`, 8 GB and 600 s unless changed there). Estimates above it
+        raise :class:`BudgetError` (a :class:`keldysh.ConvergenceError`) before any heavy work.
 
     Returns
     -------
     WignerKernel
         ``.cells``, ``.values``, ``.error``, ``.wigner(k)``.
     """
-    method = _check(model, field, tol, method)
+    method = _check(model, field, tol, method, budget)
+    _check_func(func)
     fp = model_fingerprint(model)
 
     def key(f):
@@ -134,15 +175,15 @@ def wigner_kernel(
         return _CACHE[key(func)]
     if method == "chebyshev":
         funcs = _companions(func)
-        for f, kernel in zip(funcs, chebyshev_kernels(model, field, funcs, tol)):
+        for f, kernel in zip(funcs, chebyshev_kernels(model, field, funcs, tol, budget=budget)):
             _store(key(f), kernel)
         return _CACHE[key(func)]
-    kernel = _supercell(model, field, func, tol)
+    kernel = _supercell(model, field, func, tol, budget)
     _store(key(func), kernel)
     return kernel
 
 
-def _supercell(model: TightBinding, field: UniformB, func: Callable, tol: float) -> WignerKernel:
+def _supercell(model: TightBinding, field: UniformB, func: Callable, tol: float, budget: Budget | None) -> WignerKernel:
     """Algorithm (a) on the cells |R_s| <= S chosen from the zero-field decay of f (10% margin for the field)."""
     frac = Fraction(field.flux).limit_denominator()
     if float(frac) != field.flux:
@@ -154,7 +195,7 @@ def _supercell(model: TightBinding, field: UniformB, func: Callable, tol: float)
         from .static.supercell import supercell_kernel
     except ImportError as err:  # pragma: no cover - algorithm (a) not installed
         raise NotImplementedError("method='supercell' needs keldysh.static.supercell (algorithm (a))") from err
-    S0, decay = zero_field_range(model, func, SHARE_TRUNCATION * tol)
+    S0, decay = zero_field_range(model, func, SHARE_TRUNCATION * tol, resources=budget)
     S = int(math.ceil(1.1 * S0)) + 2
     tail = decay.tail(S)
     cells = shell_cells(S)
@@ -183,6 +224,7 @@ def band_wigner(
     moment: int = 0,
     tol: float = 1e-11,
     method: str = "auto",
+    budget: Budget | None = None,
 ) -> NDArray[np.complex128]:
     """W of H^moment Pi_band: the exact band projector (moment 0) and its energy moments.
 
@@ -203,13 +245,19 @@ def band_wigner(
 
     Raises
     ------
-    ValueError
-        Band out of range or not isolated by global gaps; negative moment.
+    TypeError, ValueError
+        Bad input (the message names the argument): band out of range or not isolated by
+        global gaps (edges certified between grid points, :func:`keldysh.spectral.band_edges`),
+        negative moment, k not of shape (..., 2), ...
+    BudgetError
+        The gap is too small for the budget (see :func:`wigner_kernel`).
     """
-    if int(moment) != moment or moment < 0:
-        raise ValueError(f"moment must be a non-negative integer, got {moment}")
-    window = band_window(model, band, int(moment))
-    return wigner_kernel(model, field, window, tol, method).wigner(k)
+    if isinstance(moment, (bool, np.bool_)) or not isinstance(moment, (int, np.integer)) or moment < 0:
+        raise ValueError(f"moment must be a non-negative integer, got {moment!r}")
+    _check(model, field, tol, method, budget)
+    k = check_momenta(k, model.dim)
+    window = band_window(model, band, int(moment), edges=band_gaps(model))
+    return wigner_kernel(model, field, window, tol, method, budget).wigner(k)
 
 
 def fermi_wigner(
@@ -220,6 +268,7 @@ def fermi_wigner(
     k: ArrayLike,
     tol: float = 1e-11,
     method: str = "auto",
+    budget: Budget | None = None,
 ) -> NDArray[np.complex128]:
     """W of the equilibrium occupation n_F(H) at chemical potential mu and temperature T (k_B = 1).
 
@@ -231,8 +280,26 @@ def fermi_wigner(
     Returns
     -------
     ndarray, shape (..., N, N)
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad input, naming the argument (T < 0, non-finite mu, k not of shape (..., 2), ...);
+        T = 0 with mu in a band.
+    BudgetError, ConvergenceError
+        A metal at a temperature too low for the budget or for the Matsubara window.
     """
-    return wigner_kernel(model, field, FermiDirac(mu, T), tol, method).wigner(k)
+    occupation = _occupation(mu, T)
+    _check(model, field, tol, method, budget)
+    k = check_momenta(k, model.dim)
+    return wigner_kernel(model, field, occupation, tol, method, budget).wigner(k)
+
+
+def _occupation(mu, T) -> FermiDirac:
+    mu, T = _real("mu", mu), _real("T", T)
+    if T < 0:
+        raise ValueError(f"T must satisfy T >= 0 (k_B = 1, energy units), got T={T!r}")
+    return FermiDirac(mu, T)
 
 
 def local_density_matrix(
@@ -242,10 +309,12 @@ def local_density_matrix(
     T: float,
     tol: float = 1e-11,
     method: str = "auto",
+    budget: Budget | None = None,
 ) -> NDArray[np.complex128]:
     """On-site block rho~(tau_a, tau_b) of rho = n_F(H) in the bulk (dressed, gauge invariant), shape (N, N).
 
     The kernel at R_s = 0; its diagonal is the occupation of each orbital, its
     trace the electron density per cell. Accurate to ``tol`` per element.
+    Errors as :func:`fermi_wigner`.
     """
-    return wigner_kernel(model, field, FermiDirac(mu, T), tol, method).values[0]
+    return wigner_kernel(model, field, _occupation(mu, T), tol, method, budget).values[0]

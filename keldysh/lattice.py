@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["BlochModel", "TightBinding"]
+__all__ = ["BlochModel", "TightBinding", "check_momenta"]
 
 
 @runtime_checkable
@@ -33,6 +33,50 @@ class BlochModel(Protocol):
 
     def bloch_derivative(self, k: ArrayLike) -> NDArray[np.complex128]:
         """d h / d k_i, shape (..., d, N, N) for k of shape (..., d)."""
+
+
+def _lattice_vector(R) -> tuple[int, ...]:
+    """A hopping key as a tuple of ints; integer-valued floats are accepted, anything else is refused."""
+    try:
+        parts = tuple(R)
+    except TypeError:
+        raise TypeError(f"hoppings: key {R!r} must be a tuple of integers (a lattice vector R)") from None
+    if not parts:
+        raise ValueError("hoppings: a key is the empty tuple; R needs one integer per lattice dimension")
+    out = []
+    for x in parts:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+            raise TypeError(f"hoppings: key {R!r} must be a tuple of integers, got the entry {x!r}")
+        if not float(x).is_integer():
+            raise ValueError(
+                f"hoppings: key {R!r} is not an integer lattice vector (entry {x!r}); R is in units of the "
+                f"lattice vectors, and orbitals inside the cell go in positions="
+            )
+        out.append(int(x))
+    return tuple(out)
+
+
+def _real_array(name: str, value: ArrayLike) -> np.ndarray:
+    """``value`` as a float array; complex, non-numeric or non-finite input is refused, naming ``name``."""
+    try:
+        arr = np.asarray(value)
+        complex_ = np.iscomplexobj(arr)
+        arr = arr.astype(float) if not complex_ else arr
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a real numeric array ({err})") from None
+    if complex_:
+        raise TypeError(f"{name} must be real, got complex values")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} has non-finite entries")
+    return arr
+
+
+def check_momenta(k: ArrayLike, dim: int, name: str = "k") -> NDArray[np.float64]:
+    """Momenta of shape (..., dim) as a finite float array; otherwise an error naming ``name``."""
+    arr = _real_array(name, k)
+    if arr.ndim == 0 or arr.shape[-1] != dim:
+        raise ValueError(f"{name} must have shape (..., {dim}) (cartesian momenta of a {dim}D model), got shape {arr.shape}")
+    return arr
 
 
 class TightBinding:
@@ -55,9 +99,13 @@ class TightBinding:
 
     Raises
     ------
+    TypeError
+        If ``hoppings`` is not a mapping, a key is not a tuple of numbers, or a
+        value, ``positions`` or ``lattice_vectors`` is not a real/complex numeric array.
     ValueError
-        If shapes disagree, values are not finite, or the hoppings are not
-        Hermitian (the message names the offending R).
+        If a key is not an integer lattice vector (e.g. (0.5, 0): orbitals inside
+        the cell go in ``positions``), shapes disagree, values are not finite, or
+        the hoppings are not Hermitian (the message names the offending R).
     """
 
     def __init__(
@@ -66,31 +114,43 @@ class TightBinding:
         positions: ArrayLike | None = None,
         lattice_vectors: ArrayLike | None = None,
     ) -> None:
+        if not isinstance(hoppings, Mapping):
+            raise TypeError(f"hoppings must be a mapping {{R: T_R}}, got {type(hoppings).__name__}")
         if not hoppings:
             raise ValueError("hoppings is empty: a model needs at least T_0")
-        items = {tuple(int(x) for x in R): np.asarray(T, dtype=complex) for R, T in hoppings.items()}
+        items: dict[tuple[int, ...], np.ndarray] = {}
+        for R, T in hoppings.items():
+            key = _lattice_vector(R)
+            if key in items:
+                raise ValueError(f"hoppings: the keys {R!r} and an earlier one are the same lattice vector {key}")
+            try:
+                items[key] = np.asarray(T, dtype=complex)
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"hoppings: T_R for R={key} is not a numeric N x N array ({err})") from None
         dims = {len(R) for R in items}
         if len(dims) != 1:
-            raise ValueError(f"hopping vectors R have mixed lengths {sorted(dims)}")
+            raise ValueError(f"hoppings: the lattice vectors R have mixed lengths {sorted(dims)}")
         d = dims.pop()
         shapes = {T.shape for T in items.values()}
         if len(shapes) != 1:
-            raise ValueError(f"hopping matrices have mixed shapes {sorted(shapes)}")
+            raise ValueError(f"hoppings: the matrices T_R have mixed shapes {sorted(shapes)}")
         shape = shapes.pop()
         if len(shape) != 2 or shape[0] != shape[1]:
-            raise ValueError(f"hopping matrices must be square N x N, got shape {shape}")
+            raise ValueError(f"hoppings: the matrices T_R must be square N x N, got shape {shape}")
         n = shape[0]
+        if n == 0:
+            raise ValueError("hoppings: the matrices T_R are 0 x 0; a model needs at least one orbital")
         for R, T in items.items():
             if not np.all(np.isfinite(T)):
-                raise ValueError(f"hopping T_R for R={R} has non-finite entries")
+                raise ValueError(f"hoppings: T_R for R={R} has non-finite entries")
         full: dict[tuple[int, ...], np.ndarray] = {}
         for R, T in items.items():
             mR = tuple(-x for x in R)
-            if mR in items:
-                if not np.allclose(items[mR], T.conj().T, rtol=0, atol=1e-12):
-                    raise ValueError(
-                        f"non-Hermitian hoppings: T_{{-R}} != T_R^dagger for R={R}"
-                    )
+            if mR in items and not np.allclose(items[mR], T.conj().T, rtol=0, atol=1e-12):
+                raise ValueError(
+                    f"hoppings are not Hermitian: T_{{-R}} != T_R^dagger for R={R} (max deviation "
+                    f"{np.abs(items[mR] - T.conj().T).max():.3g})"
+                )
             full[R] = T
             full[mR] = T.conj().T if mR not in items else items[mR]
         self.dim = d
@@ -99,18 +159,16 @@ class TightBinding:
 
         if positions is None:
             positions = np.zeros((n, d))
-        self.positions = np.asarray(positions, dtype=float)
+        self.positions = _real_array("positions", positions)
         if self.positions.shape != (n, d):
             raise ValueError(f"positions must have shape (N, d) = {(n, d)}, got {self.positions.shape}")
         if lattice_vectors is None:
             lattice_vectors = np.eye(d)
-        self.lattice_vectors = np.asarray(lattice_vectors, dtype=float)
+        self.lattice_vectors = _real_array("lattice_vectors", lattice_vectors)
         if self.lattice_vectors.shape != (d, d):
             raise ValueError(f"lattice_vectors must have shape (d, d) = {(d, d)}, got {self.lattice_vectors.shape}")
-        if not (np.all(np.isfinite(self.positions)) and np.all(np.isfinite(self.lattice_vectors))):
-            raise ValueError("positions and lattice_vectors must be finite")
         if abs(np.linalg.det(self.lattice_vectors)) < 1e-12:
-            raise ValueError("lattice_vectors are linearly dependent")
+            raise ValueError("lattice_vectors are linearly dependent (zero cell volume)")
 
         # Cached arrays for batched evaluation. h(k) = D(k)^dagger hR(k) D(k) with
         # hR(k) = sum_R T_R exp(i k.R) and D = diag(exp(i k.tau_a)): nR + N
@@ -148,10 +206,7 @@ class TightBinding:
         return 2 * np.pi * np.linalg.inv(self.lattice_vectors).T
 
     def _check_k(self, k: ArrayLike) -> np.ndarray:
-        k = np.asarray(k, dtype=float)
-        if k.shape[-1:] != (self.dim,):
-            raise ValueError(f"k must have last axis of length d={self.dim}, got shape {k.shape}")
-        return k
+        return check_momenta(k, self.dim)
 
     def _cell_sums(self, k: np.ndarray, order: int) -> list[np.ndarray]:
         """sum_R T_R (i R)^(i...) exp(i k.R) for derivative orders 0..order, orbital phases excluded."""

@@ -78,24 +78,184 @@ class FermiDirac:
         return 0.5 * (1.0 - np.tanh(0.5 * x))
 
 
-def band_edges(model, n_k: int = 96) -> NDArray[np.float64]:
-    """Zero-field band minima and maxima, shape (N, 2), from a uniform grid over the Brillouin zone.
+#: Relative accuracy to which :func:`band_edges` certifies an edge that borders a gap: the true
+#: extreme lies within EDGE_CERTAINTY times that gap of the returned one (the approximants of
+#: :mod:`keldysh.static.approximants` keep 5% of each gap free on each side).
+EDGE_CERTAINTY = 0.02
+#: ... and an outer edge (lowest minimum, highest maximum) within this fraction of the total width.
+OUTER_CERTAINTY = 0.005
+#: Bands closer than TOUCH times the spectral width (at least 1) touch: no gap between them.
+TOUCH = 1e-12
+#: Most h(k) evaluations of the certification, per N^2 (a sliver of a gap left unresolved is
+#: reported as the rigorous bound instead, which may close the gap).
+CERTIFY_WORK = 4e6
 
-    The grid includes the high-symmetry points k = 0 and the zone boundary for
-    even ``n_k``; edges are refined by nothing else, so ``band_window`` keeps a
-    margin from them.
+
+def _derivative_bounds(model) -> tuple[float, float]:
+    """(V, W): bounds on ||u . grad h(k)||_2 and ||(u . grad)^2 h(k)||_2 over k and unit vectors u.
+
+    With D_R,ab = R + tau_b - tau_a (cartesian) the displacement of each hopping,
+    ||sum_R T_R o (u . D_R)^j e^(...)||_2 <= sum_R (sum_ab |T_R,ab|^2 |D_R,ab|^(2j))^(1/2), j = 1, 2.
+    Weyl's inequality makes every eigenvalue V-Lipschitz: |E_n(k) - E_n(k')| <= V |k - k'|.
     """
-    d = model.dim
+    D2 = (model.displacements**2).sum(axis=-1)  # (nR, N, N)
+    T2 = np.abs(model.hopping_matrices) ** 2
+    return float(np.sqrt((T2 * D2).sum(axis=(1, 2))).sum()), float(np.sqrt((T2 * D2**2).sum(axis=(1, 2))).sum())
+
+
+def _reach(model, k: NDArray, e: NDArray, rho: float, V: float, W: float) -> NDArray:
+    """How far each band can move within distance rho of the points k (m, d) with eigenvalues e (m, N).
+
+    First order: V rho. Second order, where band n stays isolated within rho (its distance
+    Delta to the other bands at k exceeds 2 V rho): |g_n| rho + C rho^2 / 2 with g_n the
+    Hellmann-Feynman gradient and C = W + 2 V^2 / (Delta - 2 V rho) >= |d^2 E_n / dt^2| along any
+    unit direction (second-order perturbation theory). Shape (m, N).
+    """
+    _, U = np.linalg.eigh(model.bloch(k))
+    g = np.einsum("man,miab,mbn->mni", U.conj(), model.bloch_derivative(k), U).real
+    gaps = np.diff(e, axis=1)
+    inf = np.full((len(k), 1), np.inf)
+    delta = np.minimum(np.concatenate([inf, gaps], axis=1), np.concatenate([gaps, inf], axis=1)) - 2 * V * rho
+    C = W + 2 * V**2 / np.where(delta > 0, delta, 1.0)
+    second = np.where(delta > 0, np.linalg.norm(g, axis=-1) * rho + 0.5 * C * rho**2, np.inf)
+    return np.minimum(V * rho, second)
+
+
+def _refine(model, k: NDArray, band: NDArray, sign: NDArray, step: float, iters: int = 16) -> tuple[NDArray, NDArray]:
+    """Local minima of sign * E_band(k) from the starting points k (m, d): batched trust-region Newton.
+
+    Gradient and Hessian by perturbation theory (Hellmann-Feynman and its second order);
+    a non-positive Hessian (or a degenerate band) falls back to a gradient step. Returns
+    (k, sign * E) at the best points found (never worse than the start).
+    """
+    rows = np.arange(len(k))
+
+    def evaluate(k):
+        return sign * np.linalg.eigvalsh(model.bloch(k))[rows, band]
+
+    f = evaluate(k)
+    radius = np.full(len(k), step)
+    for _ in range(iters):
+        e, U = np.linalg.eigh(model.bloch(k))
+        Un = U[rows, :, band]  # (m, N)
+        dh = model.bloch_derivative(k)  # (m, d, N, N)
+        Vn = np.einsum("ma,miab,mbc->mic", Un.conj(), dh, U)  # <n|d_i h|c>, (m, d, N)
+        g = sign[:, None] * Vn[rows, :, band].real
+        ddh = model.bloch_hessian(k)
+        H = np.einsum("ma,mijab,mb->mij", Un.conj(), ddh, Un).real
+        de = e[rows, band][:, None] - e  # (m, N)
+        inv = np.where(np.abs(de) > 1e-9, 1.0 / np.where(de == 0, 1.0, de), 0.0)
+        H = H + 2 * np.einsum("mic,mjc,mc->mij", Vn, Vn.conj(), inv).real
+        H = sign[:, None, None] * H
+        gn = np.linalg.norm(g, axis=1)
+        newton = np.zeros_like(g)
+        ok = np.all(np.linalg.eigvalsh(H) > 1e-12 * np.maximum(1.0, np.abs(H).max(axis=(1, 2)))[:, None], axis=1)
+        if ok.any():
+            newton[ok] = -np.linalg.solve(H[ok], g[ok][..., None])[..., 0]
+        d = np.where(ok[:, None], newton, -g / np.maximum(gn, 1e-300)[:, None] * radius[:, None])
+        dn = np.linalg.norm(d, axis=1)
+        d *= np.minimum(1.0, radius / np.maximum(dn, 1e-300))[:, None]
+        trial = k + d
+        ft = evaluate(trial)
+        better = ft < f
+        k = np.where(better[:, None], trial, k)
+        f = np.where(better, ft, f)
+        radius = np.where(better, np.minimum(2 * radius, 4 * step), 0.25 * radius)
+        if np.all(radius < 1e-10 * step):
+            break
+    return k, f
+
+
+def _cell_radius(model, half: NDArray) -> float:
+    """Largest cartesian distance from the centre of a grid cell (half-widths ``half``, fractional) to its corners."""
+    return float(np.linalg.norm((_corners(model.dim) * half) @ model.reciprocal_vectors, axis=1).max())
+
+
+def band_edges(model, n_k: int = 96, certify: bool = True) -> NDArray[np.float64]:
+    """Zero-field band minima and maxima, shape (N, 2), certified between the grid points too.
+
+    1. h(k) on a uniform n_k^d grid over the Brillouin zone (it includes k = 0 and the
+       zone boundary for even ``n_k``).
+    2. Each band's extremes are refined by Newton steps (perturbation-theory gradient
+       and Hessian) from the three best grid points.
+    3. Certification (``certify=True``): eigenvalues are Lipschitz in k,
+       |E_n(k) - E_n(k')| <= V |k - k'| with V a bound on ||grad h|| (Weyl's inequality), so a
+       grid cell of centre k_c and half-diagonal rho holds no value above E_n(k_c) + V rho.
+       Cells that could hide an extreme beyond the refined one by more than
+       ``EDGE_CERTAINTY`` times the adjacent gap (``OUTER_CERTAINTY`` times the total width
+       for the outermost edges) are bisected and re-evaluated until none is left. If
+       that needs more than ``CERTIFY_WORK / N^2`` evaluations (a gap too small to resolve,
+       or bands that touch between grid points), the edge returned is the rigorous bound
+       max over the open cells of E_n(k_c) + V rho, which then usually closes the gap.
+
+    Returns
+    -------
+    ndarray, shape (N, 2)
+        ``[n] = (min E_n, max E_n)`` in energy units, extremes actually attained (or, where
+        the certification ran out of work, the outward rigorous bound).
+    """
+    if not all(hasattr(model, a) for a in ("dim", "norbs", "bloch", "bloch_derivative", "reciprocal_vectors")):
+        raise TypeError(f"model must be a keldysh.TightBinding, got {type(model).__name__}")
+    if isinstance(n_k, bool) or not isinstance(n_k, (int, np.integer)) or n_k < 2:
+        raise ValueError(f"n_k must be an integer >= 2, got {n_k!r}")
+    n_k = int(n_k)
+    d, N = model.dim, model.norbs
+    B = model.reciprocal_vectors
     u = np.arange(n_k) / n_k
     grids = np.meshgrid(*([u] * d), indexing="ij")
     frac = np.stack([g.ravel() for g in grids], axis=-1)
-    k = frac @ model.reciprocal_vectors
-    e = np.linalg.eigvalsh(model.bloch(k))
-    return np.stack([e.min(axis=0), e.max(axis=0)], axis=-1)
+    e = np.linalg.eigvalsh(model.bloch(frac @ B))
+    lo, hi = e.min(axis=0), e.max(axis=0)
+    if not certify:
+        return np.stack([lo, hi], axis=-1)
+    # 2. Newton refinement from the best grid points of every band extreme
+    best = 3
+    idx_lo = np.argsort(e, axis=0)[:best]  # (best, N)
+    idx_hi = np.argsort(-e, axis=0)[:best]
+    starts = np.concatenate([frac[idx_lo.ravel()], frac[idx_hi.ravel()]]) @ B
+    band = np.concatenate([np.tile(np.arange(N), best)] * 2)
+    sign = np.concatenate([np.ones(best * N), -np.ones(best * N)])
+    _, f = _refine(model, starts, band, sign, step=float(np.linalg.norm(B, axis=1).max()) / n_k)
+    f = f.reshape(2, best, N)
+    lo = np.minimum(lo, f[0].min(axis=0))
+    hi = np.maximum(hi, -f[1].min(axis=0))
+    # 3. certification: bisect the cells that could hide a higher maximum / lower minimum
+    V, W = _derivative_bounds(model)
+    half = np.full(d, 0.5 / n_k)
+    centres, values = frac, e
+    work, budget = 0, CERTIFY_WORK / N**2
+    while len(centres):
+        rho = _cell_radius(model, half)
+        lo, hi = np.minimum(lo, values.min(axis=0)), np.maximum(hi, values.max(axis=0))
+        gaps = lo[1:] - hi[:-1]  # as known so far: a gap that shrinks tightens its own tolerance
+        width = float(hi.max() - lo.min())
+        tol_hi = np.append(np.where(gaps > 0, EDGE_CERTAINTY * gaps, np.inf), OUTER_CERTAINTY * width)
+        tol_lo = np.insert(np.where(gaps > 0, EDGE_CERTAINTY * gaps, np.inf), 0, OUTER_CERTAINTY * width)
+        reach = np.full(values.shape, V * rho)
+        open_ = np.any(values + reach > hi + tol_hi, axis=1) | np.any(values - reach < lo - tol_lo, axis=1)
+        if open_.any():  # the second-order bound, where the first-order one does not settle it
+            reach[open_] = _reach(model, centres[open_] @ B, values[open_], rho, V, W)
+            open_ = np.any(values + reach > hi + tol_hi, axis=1) | np.any(values - reach < lo - tol_lo, axis=1)
+        if work + (2**d) * open_.sum() > budget:  # give the rigorous bound of what is left open
+            hi = np.maximum(hi, (values + reach)[open_].max(axis=0, initial=-np.inf))
+            lo = np.minimum(lo, (values - reach)[open_].min(axis=0, initial=np.inf))
+            break
+        half = 0.5 * half
+        centres = (centres[open_][:, None, :] + half * _corners(d)[None]).reshape(-1, d)
+        values = np.linalg.eigvalsh(model.bloch(centres @ B)) if len(centres) else values[:0]
+        work += len(centres)
+    return np.stack([lo, hi], axis=-1)
 
 
-def band_window(model, band: int, moment: int = 0, n_k: int = 96) -> BandWindow:
+def _corners(d: int) -> NDArray[np.float64]:
+    """The 2^d sign vectors (+-1, ..., +-1)."""
+    return np.array(np.meshgrid(*([[-1.0, 1.0]] * d), indexing="ij")).reshape(d, -1).T
+
+
+def band_window(model, band: int, moment: int = 0, n_k: int = 96, edges: ArrayLike | None = None) -> BandWindow:
     """The energy window that isolates ``band`` (ascending order) of the zero-field spectrum.
+
+    ``edges`` (N, 2): precomputed :func:`band_edges` (default: computed here on an ``n_k`` grid).
 
     Raises
     ------
@@ -104,20 +264,23 @@ def band_window(model, band: int, moment: int = 0, n_k: int = 96) -> BandWindow:
         neighbours (the message gives the overlapping band edges).
     """
     n = model.norbs
+    if isinstance(band, bool) or not isinstance(band, (int, np.integer)):
+        raise TypeError(f"band must be an integer band index, got {band!r}")
     if not 0 <= band < n:
-        raise ValueError(f"band index {band} out of range for a {n}-band model")
-    edges = band_edges(model, n_k)
+        raise ValueError(f"band index {band} out of range for a {n}-band model (0..{n - 1})")
+    edges = band_edges(model, n_k) if edges is None else np.asarray(edges, dtype=float)
+    touch = TOUCH * max(1.0, float(edges[-1, 1] - edges[0, 0]))  # a gap at rounding level is no gap
     lower_gap = upper_gap = None
     if band > 0:
         lower_gap = (float(edges[band - 1, 1]), float(edges[band, 0]))
-        if lower_gap[1] <= lower_gap[0]:
+        if lower_gap[1] - lower_gap[0] <= touch:
             raise ValueError(
                 f"band {band} is not isolated: band {band - 1} reaches up to {lower_gap[0]:.6g} "
                 f"while band {band} starts at {lower_gap[1]:.6g} (no global gap)"
             )
     if band < n - 1:
         upper_gap = (float(edges[band, 1]), float(edges[band + 1, 0]))
-        if upper_gap[1] <= upper_gap[0]:
+        if upper_gap[1] - upper_gap[0] <= touch:
             raise ValueError(
                 f"band {band} is not isolated: band {band} reaches up to {upper_gap[0]:.6g} "
                 f"while band {band + 1} starts at {upper_gap[1]:.6g} (no global gap)"

@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .lattice import check_momenta
+
 __all__ = ["wigner_from_kernel"]
 
 
@@ -70,8 +72,8 @@ def wigner_from_kernel(
     tau = np.asarray(positions, dtype=float) @ a
     cells = np.asarray(cells, dtype=np.int64)
     vals = np.asarray(values, dtype=complex)
-    k = np.asarray(k, dtype=float)
     d = a.shape[0]
+    k = check_momenta(k, d)
     if cells.ndim != 2 or cells.shape[1] != d or vals.shape[0] != len(cells):
         raise ValueError(f"cells must be (nS, {d}) and values (nS, N, N), got {cells.shape} and {vals.shape}")
     N = vals.shape[-1]

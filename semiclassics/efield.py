@@ -68,7 +68,7 @@ def accelerated_occupations(
     -------
     ndarray, shape (..., N), ascending bands.
     """
-    p = _check_k(model, p)
+    p = _check_k(model, p, "p")
     impulse = np.asarray(impulse, dtype=float)
     if impulse.shape != (model.dim,):
         raise ValueError(f"impulse must have shape ({model.dim},), got {impulse.shape}")
@@ -77,7 +77,7 @@ def accelerated_occupations(
 
 
 def _two_band(model: Any, p: ArrayLike, E: ArrayLike, occupations: ArrayLike):
-    p = _check_k(model, p)
+    p = _check_k(model, p, "p")
     if model.norbs != 2:
         raise ValueError(f"Eq. 26 is the two-band transverse density, got N={model.norbs}")
     E = np.asarray(E, dtype=float)

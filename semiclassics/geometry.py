@@ -51,13 +51,34 @@ __all__ = [
 ]
 
 
-def _check_k(model: Any, k: ArrayLike) -> np.ndarray:
-    k = np.asarray(k, dtype=float)
-    if k.ndim == 0 or k.shape[-1] != model.dim:
-        raise ValueError(f"k must have shape (..., d) with d = model.dim = {model.dim}, got shape {k.shape}")
-    if not np.all(np.isfinite(k)):
-        raise ValueError("k contains non-finite entries")
-    return k
+MODEL_INTERFACE = ("dim", "norbs", "bloch", "bloch_derivative")
+
+
+def _check_model(model: Any) -> None:
+    """A Bloch model: ``dim``, ``norbs``, ``bloch(k)``, ``bloch_derivative(k)``, else TypeError naming ``model``."""
+    missing = [a for a in MODEL_INTERFACE if not hasattr(model, a)]
+    if missing:
+        raise TypeError(
+            f"model must provide {', '.join(MODEL_INTERFACE)} (e.g. a keldysh.TightBinding); "
+            f"{type(model).__name__} lacks {', '.join(missing)}"
+        )
+
+
+def _check_k(model: Any, k: ArrayLike, name: str = "k") -> np.ndarray:
+    """Momenta of shape (..., model.dim), real and finite, else an error naming ``name`` (and checks ``model``)."""
+    _check_model(model)
+    arr = np.asarray(k)
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real cartesian momenta, got complex values")
+    try:
+        arr = arr.astype(float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real numeric array, got {type(k).__name__}") from None
+    if arr.ndim == 0 or arr.shape[-1] != model.dim:
+        raise ValueError(f"{name} must have shape (..., d) with d = model.dim = {model.dim}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains non-finite entries")
+    return arr
 
 
 def _eigensystem(model: Any, k: np.ndarray, min_gap: float) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +261,13 @@ def axial_curvature(tensor: ArrayLike) -> NDArray[np.float64]:
 
 
 def _beta(model: Any, field: Any) -> float:
-    return float(field.beta(getattr(model, "cell_area", 1.0)))
+    """beta = field.beta(cell area): the field must be a static B (a ``beta`` method) and beta finite."""
+    if not callable(getattr(field, "beta", None)):
+        raise TypeError(f"field must be a uniform B with a beta(cell_area) method (e.g. keldysh.UniformB), got {field!r}")
+    beta = float(field.beta(getattr(model, "cell_area", 1.0)))
+    if not np.isfinite(beta):
+        raise ValueError(f"field gives a non-finite beta={beta}")
+    return beta
 
 
 def field_contraction(model: Any, k: ArrayLike, field: Any, min_gap: float = 1e-9) -> NDArray[np.float64]:

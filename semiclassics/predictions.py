@@ -126,8 +126,13 @@ def total_spectral_weight(model: Any, k: ArrayLike, field: Any) -> NDArray[np.fl
 
 
 def _check_temperature(mu: float, T: float) -> None:
-    if not (np.isfinite(mu) and np.isfinite(T)) or T < 0:
-        raise ValueError(f"need finite mu and T >= 0, got mu={mu}, T={T}")
+    for name, value in (("mu", mu), ("T", T)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+    if T < 0:
+        raise ValueError(f"T must satisfy T >= 0 (k_B = 1, energy units), got T={T}")
 
 
 def fermi(E: ArrayLike, mu: float, T: float) -> NDArray[np.float64]:

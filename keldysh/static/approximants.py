@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.fft
@@ -45,7 +46,7 @@ from ..lattice import TightBinding
 from ..spectral import BandWindow, FermiDirac
 from .bands import band_gaps, hopping_scale
 
-__all__ = ["Approximant", "MatsubaraSplit", "approximate"]
+__all__ = ["Approximant", "MatsubaraSplit", "approximate", "OrderEstimate", "fit_cost", "order_estimate"]
 
 EPS = np.finfo(float).eps
 GAP_MARGIN = 0.05  # fraction of a gap kept free on each side of the transition region ...
@@ -306,6 +307,76 @@ def _transition(gap: tuple[float, float], beta: float, t_hop: float, widen: floa
     return ((lo + hi) / 2 - center) / halfwidth, (hi - lo) / (2 * halfwidth)
 
 
+
+
+class OrderEstimate(NamedTuple):
+    """A-priori size of an approximant: Chebyshev order, exact poles, what sets the order, fitted or not."""
+
+    order: int
+    poles: int
+    cause: str
+    fitted: bool
+    omega: float = 0.0  # lowest Matsubara frequency of the exact poles (energy units), 0 without poles
+
+
+def order_estimate(
+    func: Callable, model: TightBinding, field: UniformB, center: float, halfwidth: float, eps: float, widen: float = 1.0
+) -> OrderEstimate | None:
+    """A-priori order, poles and cause of :func:`approximate` (see :class:`OrderEstimate`), without fitting.
+
+    A step in a gap of half-width delta (scaled) at x0 needs M ~ ln(4 / eps) sqrt(1 - x0^2) / delta
+    (the rate of :func:`_gapped`); a Fermi function at T > 0 with mu in a band is split into
+    Matsubara poles plus a remainder of order about ln(1 / eps) / SPLIT_OMEGA (or, with no pole
+    split off, ln(1 / eps) a sqrt(1 - x_mu^2) / (pi T)). None for other callables (their smooth
+    series is cheap to compute and is checked as it is computed).
+
+    Raises
+    ------
+    GapError
+        No room for a transition region in a gap (as :func:`approximate`).
+    """
+    beta = field.beta(model.cell_area)
+    t_hop = hopping_scale(model)
+    log_eps = math.log(4 / max(eps, 1e-300))
+
+    def gapped(gaps):
+        worst, cause = 0.0, ""
+        for g in gaps:
+            x0, d = _transition(g, beta, t_hop, widen, center, halfwidth)
+            M = log_eps * math.sqrt(max(1 - x0 * x0, d * d)) / d
+            if M > worst:
+                worst, cause = M, f"the gap ({g[0]:.6g}, {g[1]:.6g}) of width {g[1] - g[0]:.3g}"
+        return OrderEstimate(math.ceil(worst), 0, cause, True)
+
+    if isinstance(func, BandWindow):
+        gaps = [g for g in (func.lower_gap, func.upper_gap) if g is not None]
+        return gapped(gaps) if gaps else OrderEstimate(func.moment, 0, "a single band", False)
+    if isinstance(func, FermiDirac):
+        edges = band_gaps(model)
+        inside = np.nonzero((edges[:, 0] <= func.mu) & (func.mu <= edges[:, 1]))[0]
+        below = int(np.sum(edges[:, 1] < func.mu))
+        if not inside.size:
+            if below in (0, model.norbs):
+                return OrderEstimate(0, 0, "mu outside the spectrum", False)
+            return gapped([(float(edges[below - 1, 1]), float(edges[below, 0]))])
+        if func.T == 0:
+            return None  # approximate() raises the ValueError (mu in a band at T = 0)
+        split = MatsubaraSplit.for_spectrum(func, center, halfwidth)
+        cause = f"a metal at T={func.T:.3g} (mu={func.mu:.6g} in band {int(inside[0])})"
+        if split is not None:
+            return OrderEstimate(
+                math.ceil(log_eps / SPLIT_OMEGA), split.n_poles, cause, False, float(split.frequencies[0])
+            )
+        x_mu = min(abs(func.mu - center) / halfwidth, 0.995)
+        M = math.ceil(log_eps * halfwidth * math.sqrt(1 - x_mu * x_mu) / (math.pi * func.T))
+        return OrderEstimate(M, 0, cause, False)
+    return None
+
+
+def fit_cost(order: int) -> tuple[float, float]:
+    """(bytes, flops) of the least-squares fits of :func:`_gapped` at order M (about 3 M points, ~12 fits)."""
+    points = 3.0 * (order + 1) + 16
+    return 3 * 8.0 * points * (order + 1), 12 * 2.0 * points * (order + 1) ** 2
 
 
 def approximate(

@@ -27,6 +27,7 @@ from ..errors import ConvergenceError
 from ..fields import UniformB
 from ..lattice import TightBinding
 from ..spectral import band_edges
+from .budget import DENSE_RATE, Budget, resolve
 from .patch import peierls_patch
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "band_gaps",
     "clear_caches",
     "front_speed",
+    "group_velocity",
     "hopping_scale",
     "model_fingerprint",
     "shell_tails",
@@ -165,7 +167,7 @@ class ZeroFieldDecay:
 
 
 def zero_field_range(
-    model: TightBinding, func: Callable, budget: float, max_range: int = 2048
+    model: TightBinding, func: Callable, budget: float, max_range: int = 2048, resources: Budget | None = None
 ) -> tuple[int, ZeroFieldDecay]:
     """Range S beyond which the zero-field kernel of f has l1 mass below ``budget``, and its decay.
 
@@ -174,10 +176,20 @@ def zero_field_range(
     beyond a shell, smoother than the shell masses of an oscillating kernel)
     between shells n_k/8 and n_k/4, starting from the measured tail beyond n_k/4
     (the periodic images of the grid inflate the measured tail: conservative).
-    The grid grows only for kernels that do not decay there.
+    The grid grows only for kernels that do not decay there, and only within ``resources``
+    (:class:`keldysh.static.budget.Budget`; None: the module default).
     """
+    resources = resolve(resources)
+    N = model.norbs
     n_k = 128
     while True:
+        resources.check(
+            f"the zero-field range of {func!r} (an FFT grid of {n_k} x {n_k} k-points)",
+            6 * 16.0 * n_k * n_k * N * N,
+            n_k * n_k * 10.0 * N**3 / DENSE_RATE,
+            cause=f"its kernel has not decayed to {budget:.2g} within {n_k // 4} cells" if n_k > 128 else "",
+            advice="widen the gap or raise T, loosen tol",
+        )
         masses = _zero_field_masses(model, func, n_k)
         tails = shell_tails(masses)
         if np.any(tails[: n_k // 2 - 4] <= budget) and masses[-3:].max() < 1e-2 * budget:
@@ -195,6 +207,13 @@ def zero_field_range(
                 f"the zero-field kernel of {func!r} has not decayed to {budget:.2g} within {n_k // 2} cells"
             )
         n_k *= 2
+
+
+def group_velocity(model: TightBinding) -> float:
+    """Max over k, bands and lattice directions of |dE_n/dk . a_i| (cells per unit time), on a 64 x 64 grid."""
+    k, _, U = zero_field_bands(model, 64)
+    v = np.einsum("kna,kinm,kma->kai", U.conj(), model.bloch_derivative(k), U).real
+    return float(np.abs(v @ model.lattice_vectors.T).max())
 
 
 def front_speed(model: TightBinding, center: float, halfwidth: float) -> float:

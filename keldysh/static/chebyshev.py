@@ -69,8 +69,9 @@ from ..errors import ConvergenceError, GapError
 from ..fields import UniformB
 from ..lattice import TightBinding
 from ..spectral import BandWindow
-from .approximants import approximate, truncated
-from .bands import front_speed, shell_tails, spectral_bounds, zero_field_range
+from .approximants import approximate, fit_cost, order_estimate, truncated
+from .bands import front_speed, group_velocity, shell_tails, spectral_bounds, zero_field_range
+from .budget import DENSE_RATE, SPARSE_RATE, Budget, resolve
 from .kernel import WignerKernel, wigner_sup
 from .patch import _check_model, ball_size, dress, hopping_range, peierls_patch, shell_cells, shell_index
 from .resolvent import resolvent_columns
@@ -253,6 +254,87 @@ def chebyshev_columns(
     return cells, values, {"front": front_err, "radius": max_used}
 
 
+# --------------------------------------------------------------------------- resource estimates
+
+
+def hopping_entries(model: TightBinding) -> int:
+    """Number of nonzero hopping entries sum_R nnz(T_R): nonzeros per cell of the Peierls H."""
+    return int(sum(np.count_nonzero(T) for T in model.hoppings.values()))
+
+
+def recursion_cost(model: TightBinding, order: int, out_radius: int, n_f: int, v: float) -> tuple[float, float, int]:
+    """(bytes, seconds, patch radius) of :func:`chebyshev_columns` at order M, range S, ``n_f`` series.
+
+    Patch radius L as chosen there (where the measured front speed ``v`` meets the light
+    cone from S); memory: the sparse H (three copies and the assembly arrays, ~100 bytes
+    per nonzero), three column blocks on the patch and the output kernels; time: M steps
+    over an average support of about a third of the patch, N columns each.
+    """
+    N, r, S, M = model.norbs, hopping_range(model), int(out_radius), int(order)
+    rigorous = min((S + M * r + 1) // 2, M * r) + r
+    L = max(min(rigorous, math.ceil(1.15 * v * (S + M * r) / (v + r) + 12)), 2 * r)
+    cells = ball_size(L)
+    nnz = hopping_entries(model) * cells
+    memory = 100.0 * nnz + 3 * 16.0 * N * cells * N + n_f * 16.0 * ball_size(S) * N * N
+    seconds = M * nnz * N / 3 / SPARSE_RATE
+    return memory, seconds, L
+
+
+def poles_cost(model: TightBinding, n_poles: int, window: int) -> tuple[float, float]:
+    """(bytes, seconds) of the banded Matsubara solves (:mod:`.resolvent`) on a window of half-width ~ ``window``.
+
+    The window half-width L is taken as ``window`` + 2 r; the banded LU of P (2 L + 1) N unknowns with
+    bandwidth b = N (r + 1) - 1 stores 3 b + 1 diagonals, costs ~8 n b^2 flops per pole.
+    """
+    N, r = model.norbs, hopping_range(model)
+    L = int(window) + 2 * r
+    n = (2 * L + 1) ** 2 * N  # unknowns of one banded solve
+    b = N * (r + 1) - 1
+    memory = 2 * 16.0 * n * (3 * b + 1) + 4 * 16.0 * n * N + 2 * 16.0 * ball_size(window) * N * N
+    return memory, n_poles * 8.0 * n * b * b * 4 / DENSE_RATE
+
+
+def _check_plan(model, estimates, S, n_f, center, halfwidth, tol, max_radius, resources: Budget) -> None:
+    """Refuse a plan whose fit, recursion or Matsubara solves exceed ``resources`` (BudgetError) or max_radius.
+
+    ``estimates`` are :class:`~keldysh.static.approximants.OrderEstimate` (None where unknown);
+    ``S`` the kernel range (0 before the zero-field range is known: a lower bound). The
+    Matsubara window is estimated from the decay rate kappa = omega_0 / v of the resolvent at
+    the lowest pole (v the largest zero-field group velocity, cells per unit time): the rim
+    bound of :mod:`.resolvent` falls like exp(-kappa (2 L - S)), so L ~ (S + ln(1/budget) / kappa) / 2.
+    """
+    known = [e for e in estimates if e is not None]
+    if not known:
+        return
+    worst = max(known, key=lambda e: e.order)
+    fit_bytes, fit_flops = fit_cost(worst.order) if worst.fitted else (0.0, 0.0)
+    mem, sec, L = recursion_cost(model, worst.order, S, n_f, front_speed(model, center, halfwidth))
+    poles = max(e.poles for e in known)
+    pmem = psec = 0.0
+    window = S
+    if poles:
+        omega = min(e.omega for e in known if e.poles)
+        kappa = omega / group_velocity(model)
+        window = int((S + math.log(1.0 / (SHARE_POLES * tol)) / kappa) / 2)
+        if window > max_radius:
+            cause = next(e.cause for e in known if e.poles)
+            raise ConvergenceError(
+                f"the Matsubara poles of {cause} need a resolvent window of about {window} cells "
+                f"> max_radius={max_radius} (the resolvent at the lowest pole decays over "
+                f"{1 / kappa:.3g} cells); raise T or tol (or max_radius of keldysh.static.chebyshev.chebyshev_kernels)"
+            )
+        pmem, psec = poles_cost(model, poles, window)
+    resources.check(
+        f"the Chebyshev expansion (order M ~ {worst.order}, kernel range S >= {S}, patch radius ~ {L}"
+        + (f", {poles} Matsubara poles on a window of ~{window} cells" if poles else "")
+        + ")",
+        max(fit_bytes, mem, pmem),
+        fit_flops / DENSE_RATE + sec + psec,
+        cause=f"set by {worst.cause}",
+        advice="widen the gap or raise T (the order grows like 1/gap or 1/T), loosen tol",
+    )
+
+
 # --------------------------------------------------------------------------- public driver
 
 
@@ -309,6 +391,7 @@ def chebyshev_kernels(
     gauge: str = "landau_x",
     max_order: int = 20000,
     max_radius: int = 1000,
+    budget: Budget | None = None,
 ) -> list[WignerKernel]:
     """Kernels of several f(H) from one Chebyshev recursion (common order and patch).
 
@@ -329,6 +412,9 @@ def chebyshev_kernels(
         Gauge of the Peierls phases (the dressed kernel does not depend on it).
     max_order, max_radius
         Resource limits: Chebyshev order and patch radius, kernel range and resolvent window (cells).
+    budget
+        Memory and time allowed (:class:`keldysh.static.budget.Budget`; None: the module default).
+        The order, range, patch, fit and pole solves are estimated before they are computed.
 
     Returns
     -------
@@ -344,10 +430,13 @@ def chebyshev_kernels(
     ConvergenceError
         ``tol`` needs an order above ``max_order`` or a patch above ``max_radius``,
         or lies below the roundoff floor.
+    BudgetError
+        (a ConvergenceError) the estimated memory or time exceeds ``budget``; raised before the work.
     """
     _check_model(model)
     if not (tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol must be positive and finite, got {tol}")
+    resources = resolve(budget)
     lo, hi = spectral_bounds(model, field, gauge)
     center, halfwidth = (lo + hi) / 2, (hi - lo) / 2
     eps = SHARE_FUNCTION * tol
@@ -355,13 +444,17 @@ def chebyshev_kernels(
     widen = 1.0
     for attempt in range(4):
         try:
+            estimates = [order_estimate(f, model, field, center, halfwidth, eps, widen) for f in funcs]
+            _check_plan(model, estimates, 0, 2 * len(funcs), center, halfwidth, tol, max_radius, resources)
             plan = _plan(funcs, model, field, center, halfwidth, eps, max_order, widen)
         except GapError:
             if failure is None:
                 raise
             raise failure from None
         try:
-            kernels = _kernels(model, field, funcs, *plan, center, halfwidth, tol, gauge, max_radius)
+            kernels = _kernels(
+                model, field, funcs, *plan, center, halfwidth, tol, gauge, max_radius, estimates, resources
+            )
         except GapError as err:  # spectrum in a transition region: wider gap margins
             failure, widen = err, {1.0: 2.0, 2.0: 3.5}.get(widen, 0.0)
             if not widen:
@@ -384,7 +477,7 @@ def chebyshev_kernels(
 
 
 def _kernels(
-    model, field, funcs, approx, shadow, check, center, halfwidth, tol, gauge, max_radius
+    model, field, funcs, approx, shadow, check, center, halfwidth, tol, gauge, max_radius, estimates, resources
 ) -> list[WignerKernel]:
     """Run the recursion for ``approx``, choose the ranges, check projectors, assemble the kernels."""
     M = max(a.order for a in approx)
@@ -403,11 +496,13 @@ def _kernels(
                 f"tol={tol:.2g} is below the roundoff floor of the Chebyshev sum for {f!r} "
                 f"(about {e:.2g} at order M={M})"
             )
-    zero_field = [zero_field_range(model, f, budget) for f in funcs]
+    zero_field = [zero_field_range(model, f, budget, resources=resources) for f in funcs]
     S0 = max(S for S, _ in zero_field)
     with_poles = any(approx[i].poles for i in range(len(funcs)))
     reach = max_radius if with_poles else M * r  # the polynomials alone vanish beyond M r
     S_out = min(reach, int(math.ceil(1.05 * S0)) + 3)  # margin for the field
+    measured = [e if e is None else e._replace(order=M) for e in estimates]
+    _check_plan(model, measured, S_out, len(approx), center, halfwidth, tol, max_radius, resources)
     while True:
         front_tol = SHARE_FRONT * tol / (2 * S_out + 1)  # l2 per column -> l1 over (2 S + 1)^2 cells
         cells, values, info = chebyshev_columns(
@@ -434,6 +529,7 @@ def _kernels(
                 + (f"max_radius={max_radius}" if with_poles else f"the polynomial range M r = {M * r} cells")
             )
         S_out = min(reach, int(math.ceil(1.3 * S_out)) + 2)
+        _check_plan(model, measured, S_out, len(approx), center, halfwidth, tol, max_radius, resources)
     residual = {j: _projector_residual(values[j]) for j in set(check) if j is not None}
     for j, res in residual.items():
         if res > tol:
@@ -491,10 +587,9 @@ def _add_poles(model, field, approx, cells, values, tol, max_radius) -> tuple[li
         zs = np.array([z for z, _ in a.poles])
         ws = np.array([w for _, w in a.poles])
         budgets = SHARE_POLES * tol / (2 * np.abs(ws) * len(ws))
-        _, G, info = resolvent_columns(model, field, zs, S, budgets, max_radius)
-        part = np.tensordot(ws, G, axes=1)  # sum_l w_l G~(z_l)
+        _, part, info = resolvent_columns(model, field, zs, S, budgets, max_radius, weights=ws)  # sum_l w_l G~(z_l)
         values[i] += part + part[flip].conj().swapaxes(-1, -2)
-        roundoff = 2 * ROUNDOFF * wigner_sup(cells, np.tensordot(ws, info["correction"], axes=1))
+        roundoff = 2 * ROUNDOFF * wigner_sup(cells, info["correction"])
         errors[i] = float(np.sum(2 * np.abs(ws) * info["error"])) + roundoff
         windows[i] = int(info["radius"].max())
     return errors, windows
@@ -508,6 +603,7 @@ def chebyshev_kernel(
     gauge: str = "landau_x",
     max_order: int = 20000,
     max_radius: int = 1000,
+    budget: Budget | None = None,
 ) -> WignerKernel:
     """Kernel of one f(H) to tolerance ``tol`` in W (see :func:`chebyshev_kernels`)."""
-    return chebyshev_kernels(model, field, [func], tol, gauge, max_order, max_radius)[0]
+    return chebyshev_kernels(model, field, [func], tol, gauge, max_order, max_radius, budget)[0]

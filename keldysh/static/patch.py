@@ -76,14 +76,19 @@ def hopping_range(model: TightBinding) -> int:
 
 def _check_model(model: TightBinding) -> None:
     if not isinstance(model, TightBinding):
-        raise TypeError(f"a lattice patch needs a keldysh.TightBinding model, got {type(model).__name__}")
+        raise TypeError(f"model must be a keldysh.TightBinding, got {type(model).__name__}")
     if model.dim == 3:
         raise NotImplementedError(
-            "3D models: B along z with conserved k_z is handled per k_z in a later issue; "
+            "model is 3D: B along z with conserved k_z is handled per k_z in a later issue; "
             "the finite patch supports 2D lattices only"
         )
     if model.dim != 2:
-        raise ValueError(f"a magnetic field along z needs a 2D lattice, got dim={model.dim}")
+        raise ValueError(f"model: a magnetic field along z needs a 2D lattice, got dim={model.dim}")
+    if not any(np.any(T != 0) for R, T in model.hoppings.items() if any(R)):
+        raise ValueError(
+            "model has no nonzero hopping between cells (only T_0): H is a sum of identical on-site "
+            "blocks, untouched by the field; use f(T_0) directly"
+        )
 
 
 class PeierlsPatch:

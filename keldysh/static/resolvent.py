@@ -194,6 +194,7 @@ def resolvent_columns(
     out_radius: int,
     budgets: ArrayLike,
     max_radius: int = 1000,
+    weights: ArrayLike | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.complex128], dict]:
     """Dressed kernels G~(z; R_s + tau_a, tau_b) of (H - z)^{-1} on the infinite lattice, |R_s|_inf <= out_radius.
 
@@ -210,6 +211,9 @@ def resolvent_columns(
         (hence on max_k of the error of its Wigner function); see the module docstring.
     max_radius
         Largest window half-width allowed.
+    weights
+        Optional w_l per z: then only the weighted sums sum_l w_l G~(z_l) (and of the corrections)
+        are kept, shape (nS, N, N), so memory does not grow with the number of energies.
 
     Returns
     -------
@@ -217,7 +221,8 @@ def resolvent_columns(
         ``cells`` (nS, 2) in shell order, ``values`` (n_z, nS, N, N) dressed kernels (inverse energy units),
         ``info`` with ``error`` (per z, the window bound), ``radius`` (per z, the window half-width L)
         and ``correction`` (n_z, nS, N, N): the dressed kernels of the refinement corrections, whose
-        Wigner transforms estimate the roundoff.
+        Wigner transforms estimate the roundoff. With ``weights`` the z axis of ``values`` and
+        ``correction`` is summed with those weights.
 
     Raises
     ------
@@ -234,7 +239,10 @@ def resolvent_columns(
     S, N, r = int(out_radius), model.norbs, hopping_range(model)
     h1 = column_norm(model)
     cells = shell_cells(S)
-    values = np.zeros((len(zs), len(cells), N, N), dtype=complex)
+    summed = weights is not None
+    if summed:
+        weights = np.broadcast_to(np.asarray(weights, dtype=complex), zs.shape)
+    values = np.zeros(((1 if summed else len(zs)), len(cells), N, N), dtype=complex)
     correction = np.zeros_like(values)
     errors, radii = [], []
     for i, (z, budget) in enumerate(zip(zs, budgets)):
@@ -258,10 +266,14 @@ def resolvent_columns(
         P = G.shape[0]
         x, y = cells[:, 0], cells[:, 1]
         ok = (np.abs(x) <= L) & (y >= -(P // 2)) & (y <= P - 1 - P // 2)
-        values[i, ok] = G[y[ok] % P, x[ok] + L]
-        correction[i, ok] = delta[y[ok] % P, x[ok] + L]
+        w, j = (weights[i], 0) if summed else (1.0, i)
+        values[j, ok] += w * G[y[ok] % P, x[ok] + L]
+        correction[j, ok] += w * delta[y[ok] % P, x[ok] + L]
+        del G, delta
         errors.append(error)
         radii.append(L)
     wilson = dress(field, GAUGE, model.lattice_vectors, model.positions, cells, np.ones((len(cells), N, N)))
+    if summed:
+        values, correction = values[0], correction[0]
     info = {"error": np.array(errors), "radius": np.array(radii), "correction": correction * wilson}
     return cells, values * wilson, info
