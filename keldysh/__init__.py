@@ -3,7 +3,7 @@
 This package knows nothing of :mod:`semiclassics`.
 """
 
-from . import models
+from . import io, models
 from .errors import ConvergenceError, GapError
 from .exact import band_wigner, fermi_wigner, local_density_matrix, wigner_kernel
 from .fields import UniformB, UniformE
@@ -21,6 +21,7 @@ __all__ = [
     "band_wigner",
     "fermi_wigner",
     "local_density_matrix",
+    "io",
     "models",
     "wigner_kernel",
 ]
