@@ -123,17 +123,16 @@ from .characteristics import (
     NO_ANOMALOUS_VELOCITY,
     NO_ORBITAL_MOMENT,
     NO_PHASE_SPACE,
-    Drive,
     Terms,
     _check_points,
     _check_times,
     _check_tol,
+    _trace,
     electric_drive,
     kinematics,
     magnetic_strength,
-    _trace,
 )
-from .geometry import _omega, _projector_gradient, reciprocal_grid
+from .geometry import _omega, _projector_gradient, _reciprocal, reciprocal_grid
 from .kinetics import equations_of_motion
 from .predictions import _band_mix, fermi, fermi_derivative
 from .sun import bloch_vectors, gell_mann
@@ -173,7 +172,7 @@ SPIN_FORMS = ("paper", "wavepacket")
 #: Initial-occupation rules of the distributions transported by the flow (see the module docstring).
 _RULES = ("paper", "no_constraint", "uncoupled")
 #: Grid used to bound each band's energy range when deciding whether a band is filled or empty.
-_RANGE_GRID = 32
+_RANGE_GRID = 64
 #: Default quadrature grid (points per reciprocal-lattice direction).
 GRID = 32
 
@@ -243,16 +242,22 @@ def _initial(kin, band: np.ndarray, beta: float, mu: float, T: float, rule: str)
 
 
 def _constant_bands(model: Any, beta: float, terms: Terms, mu: float, T: float) -> dict[int, float]:
-    """{band: value} of the bands whose n_F(eps-bar) is one number over the whole band (filled or empty)."""
-    k = reciprocal_grid(model, _RANGE_GRID).reshape(-1, model.dim)
-    e = kinematics(model, k, beta, terms.orbital_moment).eps_bar
-    lo, hi = e.min(axis=0), e.max(axis=0)
-    margin = 0.25 * (hi - lo) + 1e-3
+    """{band: value} of the bands whose n_F(eps-bar) is one number over the whole band (filled or empty).
+
+    The band's range is bounded from a grid: every momentum lies within h sqrt(d) / 2 of a
+    grid point (h the longest grid step), so eps-bar is within that distance times
+    max |d_p eps-bar| of a grid value (a Lipschitz bound, no extremum can be missed).
+    """
+    n = _RANGE_GRID if model.dim == 2 else _RANGE_GRID // 3
+    kin = kinematics(model, reciprocal_grid(model, n).reshape(-1, model.dim), beta, terms.orbital_moment)
+    h = np.max(np.linalg.norm(_reciprocal(model), axis=1)) / n
+    margin = np.linalg.norm(kin.grad_bar, axis=-1).max(axis=0) * h * np.sqrt(model.dim) / 2
+    lo, hi = kin.eps_bar.min(axis=0) - margin, kin.eps_bar.max(axis=0) + margin
     out = {}
-    for n in range(model.norbs):
-        a, b = fermi(np.array([lo[n] - margin[n], hi[n] + margin[n]]), mu, T)
+    for band in range(model.norbs):
+        a, b = fermi(np.array([lo[band], hi[band]]), mu, T)
         if a == b:
-            out[n] = float(a)
+            out[band] = float(a)
     return out
 
 
@@ -302,7 +307,7 @@ def occupations(
     *,
     terms: Terms = FULL,
     gradient: bool = False,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
     max_curvature: float = MAX_CURVATURE,
@@ -424,7 +429,9 @@ def _integrand_density(model, k, beta, drive, t, fbar, terms, form) -> np.ndarra
     return np.einsum("kn,tkn->tk", Z, fbar)
 
 
-def _zone_integral(model, flux, E, mu, T, times, integrand, *, terms, form, grid, tol, estimate_error, min_gap, max_curvature):
+def _zone_integral(
+    model, flux, E, mu, T, times, integrand, *, terms, form, grid, tol, estimate_error, min_gap, max_curvature
+):
     """Integral of integrand(...) over the zone (per unit volume) with quadrature and integration error estimates."""
     _check_model(model)
     t = _check_times(times)
@@ -432,14 +439,16 @@ def _zone_integral(model, flux, E, mu, T, times, integrand, *, terms, form, grid
     tol = _check_tol(tol)
     grid = _check_grid(grid)
     if not isinstance(terms, Terms):
-        raise ValueError(f"terms must be a semiclassics.characteristics.Terms, got {terms!r}")
+        raise TypeError(f"terms must be a semiclassics.characteristics.Terms, got {terms!r}")
     beta = magnetic_strength(model, flux)
     drive = electric_drive(E, model.dim)
     volume = _cell_volume(model)
 
     def on(n: int, estimate: bool):
         k = reciprocal_grid(model, n).reshape(-1, model.dim)
-        fbar, _, _ = _solve(model, k, t, beta, drive, mu, T, terms, ("paper",), False, tol, estimate, min_gap, max_curvature)
+        fbar, _, _ = _solve(
+            model, k, t, beta, drive, mu, T, terms, ("paper",), False, tol, estimate, min_gap, max_curvature
+        )
         return [integrand(model, k, beta, drive, t, f, terms, form).mean(axis=1) / volume for f in fbar["paper"]]
 
     (fine,) = on(grid, False)
@@ -460,7 +469,7 @@ def current(
     terms: Terms = FULL,
     form: str = "eq31",
     grid: int = GRID,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
     max_curvature: float = MAX_CURVATURE,
@@ -494,8 +503,20 @@ def current(
     """
     _check_form(form, CURRENT_FORMS)
     return _zone_integral(
-        model, flux, E, mu, T, times, _integrand_current, terms=terms, form=form, grid=grid, tol=tol,
-        estimate_error=estimate_error, min_gap=min_gap, max_curvature=max_curvature,
+        model,
+        flux,
+        E,
+        mu,
+        T,
+        times,
+        _integrand_current,
+        terms=terms,
+        form=form,
+        grid=grid,
+        tol=tol,
+        estimate_error=estimate_error,
+        min_gap=min_gap,
+        max_curvature=max_curvature,
     )
 
 
@@ -509,7 +530,7 @@ def density(
     *,
     terms: Terms = FULL,
     grid: int = GRID,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
     max_curvature: float = MAX_CURVATURE,
@@ -526,8 +547,20 @@ def density(
         At t = 0 this is ``semiclassics.predictions.equilibrium_density / A_cell``.
     """
     return _zone_integral(
-        model, flux, E, mu, T, times, _integrand_density, terms=terms, form="", grid=grid, tol=tol,
-        estimate_error=estimate_error, min_gap=min_gap, max_curvature=max_curvature,
+        model,
+        flux,
+        E,
+        mu,
+        T,
+        times,
+        _integrand_density,
+        terms=terms,
+        form="",
+        grid=grid,
+        tol=tol,
+        estimate_error=estimate_error,
+        min_gap=min_gap,
+        max_curvature=max_curvature,
     )
 
 
@@ -577,7 +610,9 @@ def _pointwise_inputs(model: Any, k: ArrayLike, E: ArrayLike, beta: float, f: Ar
     f = np.asarray(f, dtype=float)
     grad_f = np.asarray(grad_f, dtype=float)
     if f.shape != (len(k), N) or grad_f.shape != (len(k), N, d):
-        raise ValueError(f"occupations must have shape {(len(k), N)} and gradients {(len(k), N, d)}, got {f.shape}, {grad_f.shape}")
+        raise ValueError(
+            f"occupations must have shape {(len(k), N)} and gradients {(len(k), N, d)}, got {f.shape}, {grad_f.shape}"
+        )
     kin = kinematics(model, k, 0.0)
     if N > 1 and np.min(np.diff(kin.eps, axis=-1)) < MIN_GAP:
         raise ValueError("a band degeneracy at one of the k: the transverse density is undefined there")
@@ -641,7 +676,9 @@ def _transverse(kin, E: np.ndarray, beta: float, f: np.ndarray, grad_f: np.ndarr
     if N == 1:
         return np.zeros(f.shape[:-1] + (1, 1), dtype=complex)
     if N == 2:
-        return 0.5 * np.einsum("...c,cab->...ab", _transverse_two_band(kin.eps, kin.U, kin.V, E, beta, f, grad_f), gell_mann(2))
+        return 0.5 * np.einsum(
+            "...c,cab->...ab", _transverse_two_band(kin.eps, kin.U, kin.V, E, beta, f, grad_f), gell_mann(2)
+        )
     return _transverse_n_band(kin.eps, kin.U, kin.V, E, beta, f, grad_f)
 
 
@@ -655,7 +692,7 @@ def wigner(
     k: ArrayLike,
     *,
     form: str = "paper",
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
     max_curvature: float = MAX_CURVATURE,
@@ -695,7 +732,9 @@ def wigner(
     drive = electric_drive(E, model.dim)
     rule = form if form in _RULES else "paper"
     rules = ("paper",) if rule == "paper" else ("paper", rule)
-    fbar, grad, _ = _solve(model, k, t, beta, drive, mu, T, FULL, rules, form != "wavepacket", tol, estimate_error, min_gap, max_curvature)
+    fbar, grad, _ = _solve(
+        model, k, t, beta, drive, mu, T, FULL, rules, form != "wavepacket", tol, estimate_error, min_gap, max_curvature
+    )
     kin = kinematics(model, k, beta)
     F = beta * _omega(kin.eps, kin.V, 0, 1)
     out = []
@@ -727,7 +766,7 @@ def spin_density(
     *,
     form: str = "paper",
     grid: int = GRID,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
     max_curvature: float = MAX_CURVATURE,
@@ -755,7 +794,9 @@ def spin_density(
         raise ValueError(f"the spin densities of Eqs. 27b, 28b are for two bands, got N={model.norbs}")
     pos = np.asarray(getattr(model, "positions", np.zeros((2, model.dim))), dtype=float)
     if not np.allclose(pos, pos[0]):
-        raise ValueError("the two orbitals sit at different positions in the cell: the zone-integrated Tr(W sigma) is not defined")
+        raise ValueError(
+            "the two orbitals sit at different positions in the cell: the zone-integrated Tr(W sigma) is not defined"
+        )
     t = _check_times(times)
     _check_state(mu, T)
     tol = _check_tol(tol)
@@ -767,9 +808,13 @@ def spin_density(
 
     def on(n: int, estimate: bool):
         k = reciprocal_grid(model, n).reshape(-1, model.dim)
-        fbar, grad, traced = _solve(model, k, t, beta, drive, mu, T, FULL, ("paper",), gradient, tol, estimate, min_gap, max_curvature)
+        fbar, grad, traced = _solve(
+            model, k, t, beta, drive, mu, T, FULL, ("paper",), gradient, tol, estimate, min_gap, max_curvature
+        )
         if gradient and T == 0 and traced:
-            raise ValueError(f"Eq. 28b needs T > 0 when a band crosses mu (bands {traced}): d f-bar/dp is singular at T = 0")
+            raise ValueError(
+                f"Eq. 28b needs T > 0 when a band crosses mu (bands {traced}): d f-bar/dp is singular at T = 0"
+            )
         kin = kinematics(model, k, beta)
         up = kin.U[..., :, 1]
         u = bloch_vectors(up[..., :, None] * np.conj(up[..., None, :]))
@@ -779,7 +824,14 @@ def spin_density(
             if form == "wavepacket":
                 s = s - (beta * kin.omega[:, 1, 2] * (f[..., 1] + f[..., 0]))[..., None] * u
             else:
-                s = s + np.stack([_transverse_two_band(kin.eps, kin.U, kin.V, drive(float(ti))[: model.dim], beta, f[i], grad[c][i]) for i, ti in enumerate(t)])
+                s = s + np.stack(
+                    [
+                        _transverse_two_band(
+                            kin.eps, kin.U, kin.V, drive(float(ti))[: model.dim], beta, f[i], grad[c][i]
+                        )
+                        for i, ti in enumerate(t)
+                    ]
+                )
             values.append(s.mean(axis=1) / volume)
         return values
 
@@ -792,32 +844,65 @@ def spin_density(
 
 # --- one-line predictions ------------------------------------------------------------------------------
 def predicted_current(
-    model: Any, flux: float, E: Any, mu: float, T: float, times: ArrayLike, *, terms: Terms = FULL, form: str = "eq31",
-    grid: int = GRID, tol: float = 1e-10,
+    model: Any,
+    flux: float,
+    E: Any,
+    mu: float,
+    T: float,
+    times: ArrayLike,
+    *,
+    terms: Terms = FULL,
+    form: str = "eq31",
+    grid: int = GRID,
+    tol: float = 1e-9,
 ) -> NDArray[np.float64]:
     """:func:`current` without error estimates: particle current per unit area, shape (len(times), d)."""
     return current(model, flux, E, mu, T, times, terms=terms, form=form, grid=grid, tol=tol, estimate_error=False).value
 
 
 def predicted_density(
-    model: Any, flux: float, E: Any, mu: float, T: float, times: ArrayLike, *, terms: Terms = FULL, grid: int = GRID,
-    tol: float = 1e-10,
+    model: Any,
+    flux: float,
+    E: Any,
+    mu: float,
+    T: float,
+    times: ArrayLike,
+    *,
+    terms: Terms = FULL,
+    grid: int = GRID,
+    tol: float = 1e-9,
 ) -> NDArray[np.float64]:
     """:func:`density` without error estimates: particles per unit area, shape (len(times),)."""
     return density(model, flux, E, mu, T, times, terms=terms, grid=grid, tol=tol, estimate_error=False).value
 
 
 def predicted_wigner(
-    model: Any, flux: float, E: Any, mu: float, T: float, times: ArrayLike, k: ArrayLike, *, form: str = "paper",
-    tol: float = 1e-10,
+    model: Any,
+    flux: float,
+    E: Any,
+    mu: float,
+    T: float,
+    times: ArrayLike,
+    k: ArrayLike,
+    *,
+    form: str = "paper",
+    tol: float = 1e-9,
 ) -> NDArray[np.complex128]:
     """:func:`wigner` without error estimate: W(k, t), shape (len(times), len(k), N, N)."""
     return wigner(model, flux, E, mu, T, times, k, form=form, tol=tol, estimate_error=False)[0]
 
 
 def predicted_spin_density(
-    model: Any, flux: float, E: Any, mu: float, T: float, times: ArrayLike, *, form: str = "paper", grid: int = GRID,
-    tol: float = 1e-10,
+    model: Any,
+    flux: float,
+    E: Any,
+    mu: float,
+    T: float,
+    times: ArrayLike,
+    *,
+    form: str = "paper",
+    grid: int = GRID,
+    tol: float = 1e-9,
 ) -> NDArray[np.float64]:
     """:func:`spin_density` without error estimates: spin per unit area, shape (len(times), 3)."""
     return spin_density(model, flux, E, mu, T, times, form=form, grid=grid, tol=tol, estimate_error=False).value
@@ -829,9 +914,13 @@ def _named(func, doc: str, **kwargs):
     return part
 
 
-predicted_current_eq34 = _named(predicted_current, "Eq. 34 as printed (unbarred energies) with the evolved f-bar.", form="eq34")
+predicted_current_eq34 = _named(
+    predicted_current, "Eq. 34 as printed (unbarred energies) with the evolved f-bar.", form="eq34"
+)
 predicted_current_no_orbital_moment = _named(
-    predicted_current, "Ablation: eps instead of eps-bar (no orbital moment) in n_F, the flow and v.", terms=NO_ORBITAL_MOMENT
+    predicted_current,
+    "Ablation: eps instead of eps-bar (no orbital moment) in n_F, the flow and v.",
+    terms=NO_ORBITAL_MOMENT,
 )
 predicted_current_no_anomalous_velocity = _named(
     predicted_current, "Ablation: no anomalous velocity -E x Omega (nor its force).", terms=NO_ANOMALOUS_VELOCITY
@@ -840,13 +929,23 @@ predicted_current_no_phase_space = _named(
     predicted_current, "Ablation: no Omega x (v x B) (nor its force) and Z_c = 1.", terms=NO_PHASE_SPACE
 )
 predicted_current_classical = _named(
-    predicted_current, "Ablation: the classical Boltzmann equation (eps, F = q(E + v x B), Z_c = 1, no curvature).", terms=CLASSICAL
+    predicted_current,
+    "Ablation: the classical Boltzmann equation (eps, F = q(E + v x B), Z_c = 1, no curvature).",
+    terms=CLASSICAL,
 )
-predicted_wigner_wavepacket = _named(predicted_wigner, "Rival: the wave-packet density matrix, Eq. 24, no transverse part.", form="wavepacket")
+predicted_wigner_wavepacket = _named(
+    predicted_wigner, "Rival: the wave-packet density matrix, Eq. 24, no transverse part.", form="wavepacket"
+)
 predicted_wigner_no_constraint = _named(
-    predicted_wigner, "Rival: Eq. 21 (Wong-Tserkovnyak couplings kept) without the constraint equation.", form="no_constraint"
+    predicted_wigner,
+    "Rival: Eq. 21 (Wong-Tserkovnyak couplings kept) without the constraint equation.",
+    form="no_constraint",
 )
 predicted_wigner_uncoupled = _named(
-    predicted_wigner, "Modified: Eq. 21 without its interband couplings (band densities transported per band).", form="uncoupled"
+    predicted_wigner,
+    "Modified: Eq. 21 without its interband couplings (band densities transported per band).",
+    form="uncoupled",
 )
-predicted_spin_density_wavepacket = _named(predicted_spin_density, "Rival: the wave-packet spin density, Eq. 27b.", form="wavepacket")
+predicted_spin_density_wavepacket = _named(
+    predicted_spin_density, "Rival: the wave-packet spin density, Eq. 27b.", form="wavepacket"
+)

@@ -119,7 +119,9 @@ class Terms:
     @property
     def label(self) -> str:
         """A short name: "full", "classical", or the terms switched off."""
-        off = [name for name, on in zip(("orbital_moment", "anomalous_velocity", "phase_space"), self.switches) if not on]
+        off = [
+            name for name, on in zip(("orbital_moment", "anomalous_velocity", "phase_space"), self.switches) if not on
+        ]
         if not off:
             return "full"
         if len(off) == 3:
@@ -210,7 +212,7 @@ def electric_drive(E: Any, dim: int) -> Drive:
         return E
     breakpoints: tuple[float, ...] = ()
     if E is None:
-        fn: Callable[[float], np.ndarray] = lambda t: np.zeros(dim)  # noqa: E731
+        fn: Callable[[float], np.ndarray] = lambda t: np.zeros(dim)
     elif hasattr(E, "field") and callable(E.field):
         fn = E.field
         ramp = getattr(E, "ramp", 0.0)
@@ -221,8 +223,10 @@ def electric_drive(E: Any, dim: int) -> Drive:
     else:
         vec = np.atleast_1d(np.asarray(E, dtype=float))
         if vec.shape != (dim,) or not np.all(np.isfinite(vec)):
-            raise ValueError(f"E must be a finite force vector of shape ({dim},), a callable E(t) or a field object, got {E!r}")
-        fn = lambda t: vec  # noqa: E731
+            raise ValueError(
+                f"E must be a finite force vector of shape ({dim},), a callable E(t) or a field object, got {E!r}"
+            )
+        fn = lambda t: vec
     for t in (0.0, 1.0):
         val = np.asarray(fn(t), dtype=float)
         if val.shape != (dim,) or not np.all(np.isfinite(val)):
@@ -355,6 +359,13 @@ def kinematics(model: Any, k: ArrayLike, beta: float, orbital_moment: bool = Tru
     return Kinematics(eps, U, V, grad_eps, eps_bar, grad_bar, omega)
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b over the last axis (length 3), broadcast (faster than np.cross for many short vectors)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
 def _pauli(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(d0, d) with h = d0 + d . sigma for Hermitian 2 x 2 matrices h (..., 2, 2)."""
     h00, h01, h11 = h[..., 0, 0], h[..., 0, 1], h[..., 1, 1]
@@ -385,16 +396,16 @@ def _two_band_motion(model: Any, k: np.ndarray, beta: float, orbital_moment: boo
         omega = np.zeros_like(grad)
         pairs = ((1, 2, 0), (2, 0, 1), (0, 1, 2)) if d == 3 else ((0, 1, 2),)
         for i, j, c in pairs:
-            up = -np.einsum("ma,ma->m", vec, np.cross(dvec[:, i], dvec[:, j])) / (2 * D**3)
+            up = -np.einsum("ma,ma->m", vec, _cross(dvec[:, i], dvec[:, j])) / (2 * D**3)
             omega[..., 1, c], omega[..., 0, c] = up, -up
         if beta != 0 and orbital_moment:
             hess = _pauli(model.bloch_hessian(k))[1]  # (M, d, d, 3): d_i d_j d
-            cross = np.cross(dvec[:, 0], dvec[:, 1])
+            cross = _cross(dvec[:, 0], dvec[:, 1])
             T = np.einsum("ma,ma->m", vec, cross)
             dT = (
                 np.einsum("mia,ma->mi", dvec, cross)
-                + np.einsum("ma,mia->mi", vec, np.cross(hess[:, :, 0], dvec[:, None, 1]))
-                + np.einsum("ma,mia->mi", vec, np.cross(dvec[:, None, 0], hess[:, :, 1]))
+                + np.einsum("ma,mia->mi", vec, _cross(hess[:, :, 0], dvec[:, None, 1]))
+                + np.einsum("ma,mia->mi", vec, _cross(dvec[:, None, 0], hess[:, :, 1]))
             )
             dm = dT / (2 * D[:, None] ** 2) - T[:, None] * slope / D[:, None] ** 3
             grad[..., :d] -= beta * dm[:, None, :]
@@ -479,18 +490,19 @@ class _Flow:
                 )
                 raise StepRejected(BandDegeneracyError(msg, n, P[i].copy(), t, float(gap)))
 
-    def force(self, t: float, P: np.ndarray, band: np.ndarray) -> np.ndarray:
-        """F_n(P, t) of Eq. 29b for flattened momenta P (M, d) of bands ``band`` (M,)."""
+    def _evaluate(self, t: float, P: np.ndarray, band: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(F_n (M, d) of Eq. 29b, eps (M, N), d_p eps-bar (M, N, 3)) at flattened momenta P (M, d), bands ``band`` (M,)."""
         E3 = self.drive(t)
         size = np.linalg.norm(E3)
         if size > 0:
-            eps, grad_bar, omega_all, metric = _motion_data(self.model, P, self.beta, self.terms.orbital_moment, E3[: self.d] / size)
+            eps, grad_bar, omega_all, metric = _motion_data(
+                self.model, P, self.beta, self.terms.orbital_moment, E3[: self.d] / size
+            )
         else:
             (eps, grad_bar, omega_all), metric = _motion_data(self.model, P, self.beta, self.terms.orbital_moment), None
         self._check(t, P, band, eps, omega_all, E3, metric)
-        pick = band[:, None, None]
-        grad = np.take_along_axis(grad_bar, pick, axis=1)[:, 0]
-        omega = np.take_along_axis(omega_all, pick, axis=1)[:, 0]
+        rows = np.arange(len(band))
+        grad, omega = grad_bar[rows, band], omega_all[rows, band]
         zero = np.zeros_like(omega)
         _, F = equations_of_motion(
             grad,
@@ -499,7 +511,11 @@ class _Flow:
             omega if self.terms.anomalous_velocity else zero,
             omega if self.terms.phase_space else zero,
         )
-        return F[:, : self.d]
+        return F[:, : self.d], eps, grad_bar
+
+    def force(self, t: float, P: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """F_n(P, t) of Eq. 29b for flattened momenta P (M, d) of bands ``band`` (M,)."""
+        return self._evaluate(t, P, band)[0]
 
     def max_step(self, t: float, y: np.ndarray) -> float:
         """Longest time step that cannot cross a band degeneracy: half of min gap_n / (L_n |F_n|).
@@ -513,7 +529,7 @@ class _Flow:
         d = self.d
         P = y[..., :d].reshape(-1, d)
         band = np.broadcast_to(self.bands[None, None, :], y.shape[:3]).reshape(-1)
-        eps, grad_bar, _ = _motion_data(self.model, P, self.beta, self.terms.orbital_moment)
+        F, eps, grad_bar = self._evaluate(t, P, band)
         speed = np.linalg.norm(grad_bar, axis=-1)  # (M, N)
         M, N = eps.shape
         rows = np.arange(M)
@@ -521,9 +537,7 @@ class _Flow:
         gap_up = np.where(band < N - 1, eps[rows, up] - eps[rows, band], np.inf)
         gap_dn = np.where(band > 0, eps[rows, band] - eps[rows, dn], np.inf)
         gap = np.minimum(gap_up, gap_dn)
-        lipschitz = speed[rows, band] + np.maximum(speed[rows, up], speed[rows, dn])
-        F = self.force(t, P, band)
-        rate = lipschitz * np.linalg.norm(F, axis=-1)
+        rate = (speed[rows, band] + np.maximum(speed[rows, up], speed[rows, dn])) * np.linalg.norm(F, axis=-1)
         with np.errstate(divide="ignore"):
             return float(0.5 * np.min(np.where(rate > 0, gap / rate, np.inf)))
 
@@ -617,7 +631,7 @@ def trace_back(
     terms: Terms = FULL,
     bands: Sequence[int] | None = None,
     jacobian: bool = False,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
     max_curvature: float = MAX_CURVATURE,
@@ -665,7 +679,7 @@ def trace_back(
     t = _check_times(times)
     tol = _check_tol(tol)
     if not isinstance(terms, Terms):
-        raise ValueError(f"terms must be a semiclassics.characteristics.Terms, got {terms!r}")
+        raise TypeError(f"terms must be a semiclassics.characteristics.Terms, got {terms!r}")
     if not (math.isfinite(min_gap) and min_gap >= 0 and math.isfinite(max_curvature) and max_curvature > 0):
         raise ValueError(f"need min_gap >= 0 and max_curvature > 0, got {min_gap}, {max_curvature}")
     beta = magnetic_strength(model, flux)

@@ -34,6 +34,7 @@ is raised.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -140,7 +141,7 @@ def sweep_backward(
     h_next: float | None = None
     steps = 0
     out = np.empty_like(initial)
-    for t0, t1 in zip(nodes[:-1], nodes[1:]):
+    for t0, t1 in itertools.pairwise(nodes):
         while joined < len(order) and starts[order[joined]] >= t0:
             y = np.concatenate([y, initial[order[joined]][None]], axis=0)
             joined += 1
