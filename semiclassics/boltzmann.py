@@ -132,6 +132,7 @@ from .characteristics import (
     kinematics,
     magnetic_strength,
 )
+from .geometry import _check_model as _check_bloch_model
 from .geometry import _omega, _projector_gradient, _reciprocal, reciprocal_grid
 from .kinetics import equations_of_motion
 from .predictions import _band_mix, fermi, fermi_derivative
@@ -215,9 +216,7 @@ class Occupations:
 
 
 def _check_model(model: Any) -> None:
-    for attr in ("dim", "norbs", "bloch", "bloch_derivative"):
-        if not hasattr(model, attr):
-            raise ValueError(f"model must provide {attr!r} (a Bloch model: dim, norbs, bloch, bloch_derivative)")
+    _check_bloch_model(model)
     if model.dim not in (2, 3):
         raise ValueError(f"the kinetic theory in uniform E and B is implemented for d = 2, 3; got dim={model.dim}")
 

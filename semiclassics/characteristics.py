@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .geometry import _eigensystem, _gaps, _omega, _orbital_moment, _velocity
+from .geometry import _check_k, _eigensystem, _gaps, _omega, _orbital_moment, _velocity
 from .integrate import LOOSE_FACTOR, StepRejected, sweep_backward
 from .kinetics import band_velocity, equations_of_motion
 
@@ -598,11 +598,10 @@ class Feet:
 
 
 def _check_points(model: Any, p: ArrayLike, name: str = "p") -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    if p.ndim != 2 or p.shape[1] != model.dim:
+    """Momenta of shape (n, d), real and finite (:func:`semiclassics.geometry._check_k` plus the 2D shape)."""
+    p = _check_k(model, p, name)
+    if p.ndim != 2:
         raise ValueError(f"{name} must have shape (n, d) with d = model.dim = {model.dim}, got shape {p.shape}")
-    if not np.all(np.isfinite(p)):
-        raise ValueError(f"{name} contains non-finite entries")
     return p
 
 
