@@ -8,9 +8,24 @@ Modules: :mod:`.sun` (su(N) algebra), :mod:`.geometry` (Berry curvature tensor
 Eq. 13, orbital moment, Chern numbers), :mod:`.predictions` (Eqs. 12, 14-17,
 19, 25-28), :mod:`.moyal` (first-order gradient-expansion reference),
 :mod:`.kinetics` (Eq. 29), :mod:`.efield` (Eqs. 25-26 in a uniform E),
-:mod:`.transport` (Eq. 35), :mod:`.chiral` (Eqs. 33, 36).
+:mod:`.transport` (Eq. 35), :mod:`.chiral` (Eqs. 33, 36), :mod:`.integrate`
+(batched adaptive Runge-Kutta), :mod:`.characteristics` (the flow of Eqs. 29-30
+in uniform E(t) and B), :mod:`.boltzmann` (the kinetic theory in E and B
+together: Eqs. 20, 25-26, 28a, 31, 34, ablations and rival theories).
 """
 
-from . import chiral, efield, geometry, kinetics, moyal, predictions, sun, transport
+from . import boltzmann, characteristics, chiral, efield, geometry, integrate, kinetics, moyal, predictions, sun, transport
 
-__all__ = ["chiral", "efield", "geometry", "kinetics", "moyal", "predictions", "sun", "transport"]
+__all__ = [
+    "boltzmann",
+    "characteristics",
+    "chiral",
+    "efield",
+    "geometry",
+    "integrate",
+    "kinetics",
+    "moyal",
+    "predictions",
+    "sun",
+    "transport",
+]

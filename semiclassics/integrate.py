@@ -34,12 +34,12 @@ is raised.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.integrate import DOP853
 
 __all__ = ["StepRejected", "sweep_backward", "LOOSE_FACTOR"]
 
@@ -50,13 +50,25 @@ MIN_STEP_FRACTION = 1e-12
 #: Upper bound on the number of steps (accepted and rejected) of one sweep.
 MAX_STEPS = 200_000
 
-_A = np.asarray(DOP853.A)[: DOP853.n_stages, : DOP853.n_stages]
-_B = np.asarray(DOP853.B)
-_C = np.asarray(DOP853.C)[: DOP853.n_stages]
-_E3 = np.asarray(DOP853.E3)
-_E5 = np.asarray(DOP853.E5)
-_STAGES = DOP853.n_stages
-_ORDER = DOP853.error_estimator_order  # 7: the exponent of the step-size control is 1 / (7 + 1)
+_STAGES = 12
+_ORDER = 7  # order of the error estimator: the step-size control exponent is 1 / (7 + 1)
+
+
+@functools.cache
+def _tableau() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(A, B, C, E3, E5) of DOP853 from scipy (imported on first use: scipy.integrate takes ~0.7 s to import)."""
+    from scipy.integrate import DOP853
+
+    if DOP853.n_stages != _STAGES or DOP853.error_estimator_order != _ORDER:
+        raise RuntimeError("unexpected DOP853 tableau in this scipy version")
+    n = DOP853.n_stages
+    return (
+        np.asarray(DOP853.A)[:n, :n],
+        np.asarray(DOP853.B),
+        np.asarray(DOP853.C)[:n],
+        np.asarray(DOP853.E3),
+        np.asarray(DOP853.E5),
+    )
 
 
 class StepRejected(Exception):
@@ -69,6 +81,7 @@ class StepRejected(Exception):
 
 def _step(rhs, t: float, y: np.ndarray, f0: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray, float]:
     """One DOP853 step: (y_new, f_new, scaled max-norm error / tol)."""
+    _A, _B, _C, _E3, _E5 = _tableau()
     K = np.empty((_STAGES + 1,) + y.shape)
     K[0] = f0
     for s in range(1, _STAGES):
