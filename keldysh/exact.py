@@ -78,10 +78,16 @@ _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 64
 
 
-def clear_cache() -> None:
-    """Forget every cached kernel (and the zero-field planning data cached by :mod:`keldysh.static.bands`)."""
+def clear_cache(planning: bool = True) -> None:
+    """Forget every cached kernel and, with ``planning=True``, the zero-field planning data of each model.
+
+    The planning data (certified band edges, zero-field Bloch grids and velocities, cached by
+    :mod:`keldysh.static.bands`) depend on the model only: a sweep over fields or tolerances
+    of one model reuses them; ``planning=False`` keeps them.
+    """
     _CACHE.clear()
-    clear_caches()
+    if planning:
+        clear_caches()
 
 
 def _real(name: str, value) -> float:
@@ -256,7 +262,8 @@ def band_wigner(
         raise ValueError(f"moment must be a non-negative integer, got {moment!r}")
     _check(model, field, tol, method, budget)
     k = check_momenta(k, model.dim)
-    window = band_window(model, band, int(moment), edges=band_gaps(model))
+    near = None if not isinstance(band, (int, np.integer)) else [b for b in (band - 1, band, band + 1) if 0 <= b < model.norbs]
+    window = band_window(model, band, int(moment), edges=band_gaps(model, near))
     return wigner_kernel(model, field, window, tol, method, budget).wigner(k)
 
 

@@ -175,12 +175,10 @@ def _gapped(
         # secant step on log(error) between M and its neighbour M - step
         e2 = fit(max(M - step, 1))
         slope = math.log(max(e2, 1e-300) / max(e, 1e-300)) / step
-        if slope <= 0:
-            if e < 1e-8:
-                raise ConvergenceError(
-                    f"the gapped polynomial stalls at error {e:.2g} > {eps:.2g} (roundoff); raise tol"
-                )
-            guess = 2 * M
+        if slope <= 0:  # not decreasing between M - step and M (rounding level, or a non-monotone stretch)
+            if hi_ok is not None:
+                break
+            guess = M + max(step, M // 4)
         else:
             guess = M + math.ceil(math.log(e / (0.8 * eps)) / slope)
         guess = max(guess, lo_bad + 1)
@@ -194,7 +192,10 @@ def _gapped(
         step = max(2, min(step, abs(guess - M) or 2))
         M = guess
     if hi_ok is None:
-        raise ConvergenceError(f"no gapped polynomial found with error {eps:.2g} below order {M}")
+        raise ConvergenceError(
+            f"no gapped polynomial found with error {eps:.2g} up to order {M} (best {min(e for _, e in cache.values()):.2g}:"
+            f" the rounding floor of the fit); raise tol"
+        )
     return cache[hi_ok]
 
 

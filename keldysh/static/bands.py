@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import ConvergenceError
@@ -46,9 +47,12 @@ __all__ = [
 
 EPS = np.finfo(float).eps
 BOUNDS_PAD = 0.01  # relative widening of the spectral interval
+DENSE_BOUNDS = 200  # largest patch dimension diagonalized densely for the spectral bounds (Lanczos beyond)
 
-_EDGES: dict[str, NDArray[np.float64]] = {}
+_EDGES: dict[tuple, NDArray[np.float64]] = {}
 _BLOCH: dict[tuple[str, int], tuple] = {}
+_VELOCITY: dict[str, tuple] = {}
+_RANGE: dict[tuple, tuple] = {}  # zero_field_range per (model, f, budget, max_range): f is hashable
 
 
 def model_fingerprint(model: TightBinding) -> str:
@@ -63,9 +67,11 @@ def model_fingerprint(model: TightBinding) -> str:
 
 
 def clear_caches() -> None:
-    """Forget the cached zero-field band edges and Bloch eigensystems."""
+    """Forget the cached zero-field band edges, Bloch eigensystems, velocities and kernel ranges."""
     _EDGES.clear()
     _BLOCH.clear()
+    _VELOCITY.clear()
+    _RANGE.clear()
 
 
 def hopping_scale(model: TightBinding) -> float:
@@ -73,11 +79,15 @@ def hopping_scale(model: TightBinding) -> float:
     return max(float(np.linalg.norm(T, 2)) for R, T in model.hoppings.items() if any(R))
 
 
-def band_gaps(model: TightBinding) -> NDArray[np.float64]:
-    """Zero-field band edges (N, 2) of :func:`keldysh.spectral.band_edges` (cached per model content)."""
-    key = model_fingerprint(model)
+def band_gaps(model: TightBinding, bands=None) -> NDArray[np.float64]:
+    """Zero-field band edges (N, 2) of :func:`keldysh.spectral.band_edges` (cached per model content).
+
+    ``bands``: the bands whose edges must be certified (default all; see ``band_edges``).
+    """
+    bands = None if bands is None or set(bands) >= set(range(model.norbs)) else tuple(sorted(set(bands)))
+    key = (model_fingerprint(model), bands)
     if key not in _EDGES:
-        _EDGES[key] = band_edges(model)
+        _EDGES[key] = band_edges(model, bands=bands)
     return _EDGES[key]
 
 
@@ -102,8 +112,12 @@ def spectral_bounds(model: TightBinding, field: UniformB, gauge: str = "landau_x
     ones), widened on each side by 1% of the width plus 0.5 |beta| t (t the
     largest hopping norm: room for Landau-level and orbital-moment shifts).
     """
-    edges = band_gaps(model)
-    e = np.linalg.eigvalsh(peierls_patch(model, field, 6, gauge).H.toarray())
+    edges = band_gaps(model, (0, model.norbs - 1))  # the outer edges certified
+    H = peierls_patch(model, field, 6, gauge).H
+    if H.shape[0] <= DENSE_BOUNDS:
+        e = np.linalg.eigvalsh(H.toarray())[[0, -1]]
+    else:  # Lanczos: Ritz values lie inside the spectrum of the compression, like its extremes
+        e = [float(scipy.sparse.linalg.eigsh(H, 1, which=w, tol=1e-6, return_eigenvectors=False)[0]) for w in ("SA", "LA")]
     lo, hi = min(edges[:, 0].min(), e[0]), max(edges[:, 1].max(), e[-1])
     pad = BOUNDS_PAD * (hi - lo) + 0.5 * abs(field.beta(model.cell_area)) * hopping_scale(model) + 1e-12
     return float(lo - pad), float(hi + pad)
@@ -177,8 +191,12 @@ def zero_field_range(
     between shells n_k/8 and n_k/4, starting from the measured tail beyond n_k/4
     (the periodic images of the grid inflate the measured tail: conservative).
     The grid grows only for kernels that do not decay there, and only within ``resources``
-    (:class:`keldysh.static.budget.Budget`; None: the module default).
+    (:class:`keldysh.static.budget.Budget`; None: the module default). Cached per
+    (model content, f, budget): it does not depend on the field.
     """
+    key = (model_fingerprint(model), func, float(budget), int(max_range))
+    if key in _RANGE:
+        return _RANGE[key]
     resources = resolve(resources)
     N = model.norbs
     n_k = 128
@@ -193,7 +211,8 @@ def zero_field_range(
         masses = _zero_field_masses(model, func, n_k)
         tails = shell_tails(masses)
         if np.any(tails[: n_k // 2 - 4] <= budget) and masses[-3:].max() < 1e-2 * budget:
-            return int(np.argmax(tails <= budget)), ZeroFieldDecay(masses)
+            _RANGE[key] = (int(np.argmax(tails <= budget)), ZeroFieldDecay(masses))
+            return _RANGE[key]
         a, b = n_k // 8, n_k // 4
         rate = math.log(tails[a] / tails[b]) / (b - a) if tails[b] > 0 and tails[a] > tails[b] else 0.0
         if rate > 2e-2:
@@ -201,7 +220,8 @@ def zero_field_range(
             S = b
             while decay.tail(S) > budget:
                 S += 1
-            return S, decay
+            _RANGE[key] = (S, decay)
+            return _RANGE[key]
         if n_k >= 2 * max_range:
             raise ConvergenceError(
                 f"the zero-field kernel of {func!r} has not decayed to {budget:.2g} within {n_k // 2} cells"
@@ -209,11 +229,19 @@ def zero_field_range(
         n_k *= 2
 
 
+def _velocities(model: TightBinding) -> tuple[NDArray, NDArray]:
+    """Band energies (nk, N) and velocities along the lattice vectors (nk, N, d) on a 64 x 64 grid (cached per model)."""
+    key = model_fingerprint(model)
+    if key not in _VELOCITY:
+        k, e, U = zero_field_bands(model, 64)
+        v = np.einsum("kna,kinm,kma->kai", U.conj(), model.bloch_derivative(k), U).real
+        _VELOCITY[key] = (e, v @ model.lattice_vectors.T)
+    return _VELOCITY[key]
+
+
 def group_velocity(model: TightBinding) -> float:
     """Max over k, bands and lattice directions of |dE_n/dk . a_i| (cells per unit time), on a 64 x 64 grid."""
-    k, _, U = zero_field_bands(model, 64)
-    v = np.einsum("kna,kinm,kma->kai", U.conj(), model.bloch_derivative(k), U).real
-    return float(np.abs(v @ model.lattice_vectors.T).max())
+    return float(np.abs(_velocities(model)[1]).max())
 
 
 def front_speed(model: TightBinding, center: float, halfwidth: float) -> float:
@@ -221,8 +249,6 @@ def front_speed(model: TightBinding, center: float, halfwidth: float) -> float:
 
     The wave front of T_m(H~)|tau_b> moves by about this many cells per step.
     """
-    k, e, U = zero_field_bands(model, 64)
-    v = np.einsum("kna,kinm,kma->kai", U.conj(), model.bloch_derivative(k), U).real
+    e, v = _velocities(model)
     x = (e - center) / halfwidth
-    vf = (v / (halfwidth * np.sqrt(1 - x**2))[..., None]) @ model.lattice_vectors.T
-    return float(np.abs(vf).max())
+    return float(np.abs(v / (halfwidth * np.sqrt(1 - x**2))[..., None]).max())

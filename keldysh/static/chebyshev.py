@@ -164,12 +164,12 @@ def chebyshev_columns(
     state: dict = {}
 
     def build(radius):
-        patch = peierls_patch(model, field, radius, gauge)
-        dim = patch.H.shape[0]
-        H2 = ((patch.H - center * sp.identity(dim, dtype=dtype, format="csr")) * (2.0 / halfwidth)).tocsr()
-        minus = H2.copy()
-        minus.data *= -1
-        state.update(patch=patch, ops={1: H2, -1: minus}, dim=dim, radius=radius)
+        state.clear()  # release the previous patch before the next is assembled
+        H2 = peierls_patch(model, field, radius, gauge).H  # scaled in place to 2 H~ = (2 / a) (H - c)
+        H2.data *= 2.0 / halfwidth
+        H2.data[H2.indices == np.repeat(np.arange(H2.shape[0]), np.diff(H2.indptr))] -= 2.0 * center / halfwidth
+        minus = sp.csr_matrix((-H2.data, H2.indices, H2.indptr), shape=H2.shape)  # shares the index arrays
+        state.update(ops={1: H2, -1: minus}, dim=H2.shape[0], radius=radius)
 
     def rows(rho):
         return N * ball_size(rho)
@@ -500,7 +500,9 @@ def _kernels(
     S0 = max(S for S, _ in zero_field)
     with_poles = any(approx[i].poles for i in range(len(funcs)))
     reach = max_radius if with_poles else M * r  # the polynomials alone vanish beyond M r
-    S_out = min(reach, int(math.ceil(1.05 * S0)) + 3)  # margin for the field
+    # margin for the field: 5% + 3 cells, and at least where the zero-field tail is a quarter of the budget
+    S_quarter = max(next((S for S in range(S0, 4 * S0 + 64) if d.tail(S) <= 0.25 * budget), S0) for _, d in zero_field)
+    S_out = min(reach, max(math.ceil(1.05 * S0) + 3, S_quarter))
     measured = [e if e is None else e._replace(order=M) for e in estimates]
     _check_plan(model, measured, S_out, len(approx), center, halfwidth, tol, max_radius, resources)
     while True:

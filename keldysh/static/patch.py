@@ -162,9 +162,13 @@ class PeierlsPatch:
         before being extended to all cells.
         """
         n = self.norbs
-        hops = [(np.asarray(R, dtype=np.int64), T) for R, T in model.hoppings.items() if np.any(T != 0)]
-        # slots of orbital a: (hop number, b), padded to a common count K
-        slots = [[(h, b) for h, (R, T) in enumerate(hops) for b in np.nonzero(T[a])[0]] for a in range(n)]
+        hops = [(np.asarray(R, dtype=np.int64), T) for R, T in model.hoppings.items() if np.any(T != 0) or not any(R)]
+        # slots of orbital a: (hop number, b), padded to a common count K; the diagonal is always stored
+        # (a structural entry even where T_0[a, a] = 0, so that a shift of H changes values, not structure)
+        slots = [
+            [(h, b) for h, (R, T) in enumerate(hops) for b in np.nonzero((T[a] != 0) | ((np.arange(n) == a) & ~R.any()))[0]]
+            for a in range(n)
+        ]
         K = max(len(x) for x in slots)
         hop_of = np.zeros((n, K), dtype=np.int64)
         b_of = np.zeros((n, K), dtype=np.int64)
