@@ -297,7 +297,7 @@ def _solve(model, k, t, beta, drive, mu, T, terms, rules, gradient, tol, estimat
 
 def occupations(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -323,7 +323,9 @@ def occupations(
         Bloch model of dimension 2 or 3 (``bloch``, ``bloch_derivative``; ``bloch_hessian`` for
         the analytic gradient of eps-bar, ``lattice_vectors``).
     flux
-        Flux quanta per xy cell of the uniform B along z (beta = 2 pi flux / A_xy, q folded in).
+        Flux quanta per xy cell of the uniform B along z (beta = 2 pi flux / A_xy, q folded in),
+        or a field with ``beta(cell_area)`` such as ``keldysh.UniformB``
+        (:func:`semiclassics.characteristics.magnetic_strength`).
     E
         The force q E(t) (energy / a), see :func:`semiclassics.characteristics.electric_drive`.
     mu, T
@@ -394,6 +396,13 @@ def _check_grid(grid: int) -> int:
     return int(grid)
 
 
+def _zone_points(model: Any, n: int, offset: float) -> np.ndarray:
+    """The n^d grid of :func:`semiclassics.geometry.reciprocal_grid` shifted by offset / n along every b_j, (n^d, d)."""
+    if not (isinstance(offset, (int, float, np.floating)) and np.isfinite(offset)):
+        raise ValueError(f"offset must be a finite number (a fraction of the grid step), got {offset!r}")
+    return reciprocal_grid(model, n).reshape(-1, model.dim) + (offset / n) * _reciprocal(model).sum(axis=0)
+
+
 def _check_form(form: str, forms: tuple[str, ...]) -> None:
     if form not in forms:
         raise ValueError(f"unknown form {form!r}; choose one of {forms}")
@@ -429,7 +438,7 @@ def _integrand_density(model, k, beta, drive, t, fbar, terms, form) -> np.ndarra
 
 
 def _zone_integral(
-    model, flux, E, mu, T, times, integrand, *, terms, form, grid, tol, estimate_error, min_gap, max_curvature
+    model, flux, E, mu, T, times, integrand, *, terms, form, grid, offset, tol, estimate_error, min_gap, max_curvature
 ):
     """Integral of integrand(...) over the zone (per unit volume) with quadrature and integration error estimates."""
     _check_model(model)
@@ -444,7 +453,7 @@ def _zone_integral(
     volume = _cell_volume(model)
 
     def on(n: int, estimate: bool):
-        k = reciprocal_grid(model, n).reshape(-1, model.dim)
+        k = _zone_points(model, n, offset)
         fbar, _, _ = _solve(
             model, k, t, beta, drive, mu, T, terms, ("paper",), False, tol, estimate, min_gap, max_curvature
         )
@@ -459,7 +468,7 @@ def _zone_integral(
 
 def current(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -468,6 +477,7 @@ def current(
     terms: Terms = FULL,
     form: str = "eq31",
     grid: int = GRID,
+    offset: float = 0.0,
     tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
@@ -489,6 +499,9 @@ def current(
         One of :data:`CURRENT_FORMS`.
     grid
         Points per reciprocal direction of the quadrature grid (>= 8).
+    offset
+        Shift of the grid by offset / grid along every reciprocal vector (e.g. 0.5 to keep
+        the Weyl nodes of a 3D model, where the theory breaks down, off the grid).
     tol, estimate_error, min_gap, max_curvature
         See :func:`semiclassics.characteristics.trace_back`; without error estimate the
         errors are nan and only the fine grid is computed.
@@ -512,6 +525,7 @@ def current(
         terms=terms,
         form=form,
         grid=grid,
+        offset=offset,
         tol=tol,
         estimate_error=estimate_error,
         min_gap=min_gap,
@@ -521,7 +535,7 @@ def current(
 
 def density(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -529,6 +543,7 @@ def density(
     *,
     terms: Terms = FULL,
     grid: int = GRID,
+    offset: float = 0.0,
     tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
@@ -556,6 +571,7 @@ def density(
         terms=terms,
         form="",
         grid=grid,
+        offset=offset,
         tol=tol,
         estimate_error=estimate_error,
         min_gap=min_gap,
@@ -683,7 +699,7 @@ def _transverse(kin, E: np.ndarray, beta: float, f: np.ndarray, grad_f: np.ndarr
 
 def wigner(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -757,7 +773,7 @@ def wigner(
 # --- the spin density --------------------------------------------------------------------------------
 def spin_density(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -765,6 +781,7 @@ def spin_density(
     *,
     form: str = "paper",
     grid: int = GRID,
+    offset: float = 0.0,
     tol: float = 1e-9,
     estimate_error: bool = True,
     min_gap: float = MIN_GAP,
@@ -806,7 +823,7 @@ def spin_density(
     gradient = form == "paper"
 
     def on(n: int, estimate: bool):
-        k = reciprocal_grid(model, n).reshape(-1, model.dim)
+        k = _zone_points(model, n, offset)
         fbar, grad, traced = _solve(
             model, k, t, beta, drive, mu, T, FULL, ("paper",), gradient, tol, estimate, min_gap, max_curvature
         )
@@ -844,7 +861,7 @@ def spin_density(
 # --- one-line predictions ------------------------------------------------------------------------------
 def predicted_current(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -853,15 +870,18 @@ def predicted_current(
     terms: Terms = FULL,
     form: str = "eq31",
     grid: int = GRID,
+    offset: float = 0.0,
     tol: float = 1e-9,
 ) -> NDArray[np.float64]:
     """:func:`current` without error estimates: particle current per unit area, shape (len(times), d)."""
-    return current(model, flux, E, mu, T, times, terms=terms, form=form, grid=grid, tol=tol, estimate_error=False).value
+    return current(
+        model, flux, E, mu, T, times, terms=terms, form=form, grid=grid, offset=offset, tol=tol, estimate_error=False
+    ).value
 
 
 def predicted_density(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -869,15 +889,18 @@ def predicted_density(
     *,
     terms: Terms = FULL,
     grid: int = GRID,
+    offset: float = 0.0,
     tol: float = 1e-9,
 ) -> NDArray[np.float64]:
     """:func:`density` without error estimates: particles per unit area, shape (len(times),)."""
-    return density(model, flux, E, mu, T, times, terms=terms, grid=grid, tol=tol, estimate_error=False).value
+    return density(
+        model, flux, E, mu, T, times, terms=terms, grid=grid, offset=offset, tol=tol, estimate_error=False
+    ).value
 
 
 def predicted_wigner(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -893,7 +916,7 @@ def predicted_wigner(
 
 def predicted_spin_density(
     model: Any,
-    flux: float,
+    flux: Any,
     E: Any,
     mu: float,
     T: float,
@@ -901,10 +924,13 @@ def predicted_spin_density(
     *,
     form: str = "paper",
     grid: int = GRID,
+    offset: float = 0.0,
     tol: float = 1e-9,
 ) -> NDArray[np.float64]:
     """:func:`spin_density` without error estimates: spin per unit area, shape (len(times), 3)."""
-    return spin_density(model, flux, E, mu, T, times, form=form, grid=grid, tol=tol, estimate_error=False).value
+    return spin_density(
+        model, flux, E, mu, T, times, form=form, grid=grid, offset=offset, tol=tol, estimate_error=False
+    ).value
 
 
 def _named(func, doc: str, **kwargs):

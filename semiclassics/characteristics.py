@@ -234,27 +234,38 @@ def electric_drive(E: Any, dim: int) -> Drive:
     return Drive(lambda t: np.asarray(fn(t), dtype=float), breakpoints, dim)
 
 
-def magnetic_strength(model: Any, flux: float) -> float:
+def magnetic_strength(model: Any, flux: Any) -> float:
     """beta = q B_z / hbar = 2 pi flux / A_xy (1/a^2), A_xy the area of the xy cell of ``model.lattice_vectors``.
 
-    For 2D models A_xy is the cell area; for 3D models a1 and a2 must lie in the
-    xy plane and a3 along z (B along z), as for ``keldysh.UniformB``.
+    Parameters
+    ----------
+    model
+        Bloch model; for 2D models A_xy is the cell area, for 3D models a1 and a2 must lie
+        in the xy plane and a3 along z (B along z), as for ``keldysh.UniformB``.
+    flux
+        Flux quanta (h/q) per xy cell, sign included; or a field object with a method
+        ``beta(cell_area)`` (e.g. ``keldysh.UniformB``), which is called with A_xy.
 
     Raises
     ------
     ValueError
-        For a non-finite flux, a model of dimension < 2 with flux != 0, or a 3D cell not aligned with z.
+        For a non-finite flux or beta, a model of dimension < 2 in a nonzero field, or a 3D cell not aligned with z.
     """
-    if not (isinstance(flux, (int, float, np.floating, np.integer)) and math.isfinite(flux)):
-        raise ValueError(f"flux must be a finite number (flux quanta per cell), got {flux!r}")
-    if flux == 0:
+    field = flux if callable(getattr(flux, "beta", None)) else None
+    if field is None and not (isinstance(flux, (int, float, np.floating, np.integer)) and math.isfinite(flux)):
+        raise ValueError(f"flux must be a finite number (flux quanta per cell) or a field with beta(), got {flux!r}")
+    if field is None and flux == 0:
         return 0.0
     if model.dim not in (2, 3):
         raise ValueError(f"a magnetic field along z needs a model of dimension 2 or 3, got dim={model.dim}")
     a = np.asarray(getattr(model, "lattice_vectors", np.eye(model.dim)), dtype=float)
     if model.dim == 3 and (np.any(np.abs(a[:2, 2]) > 1e-12) or np.any(np.abs(a[2, :2]) > 1e-12)):
         raise ValueError("for 3D models B is along z: a1, a2 must lie in the xy plane and a3 along z")
-    return 2 * math.pi * float(flux) / abs(float(np.linalg.det(a[:2, :2])))
+    area = abs(float(np.linalg.det(a[:2, :2])))
+    beta = float(field.beta(area)) if field is not None else 2 * math.pi * float(flux) / area
+    if not math.isfinite(beta):
+        raise ValueError(f"beta must be finite, got {beta}")
+    return beta
 
 
 # --- band kinematics ---------------------------------------------------------------------------------
@@ -625,7 +636,7 @@ def trace_back(
     p: ArrayLike,
     times: ArrayLike,
     *,
-    flux: float = 0.0,
+    flux: Any = 0.0,
     E: Any = None,
     terms: Terms = FULL,
     bands: Sequence[int] | None = None,
@@ -647,7 +658,8 @@ def trace_back(
     times
         Observation times t_i >= 0 (units 1 / energy); the field E is on for t > 0.
     flux
-        Flux quanta per xy cell of the uniform B along z (beta = 2 pi flux / A_xy).
+        Flux quanta per xy cell of the uniform B along z (beta = 2 pi flux / A_xy), or a field
+        with ``beta(cell_area)`` (:func:`magnetic_strength`).
     E
         The force q E(t), see :func:`electric_drive`.
     terms

@@ -117,6 +117,21 @@ def test_hall_current_in_a_gap_is_the_chern_value(qwz):
     assert deviations[0] / deviations[1] == pytest.approx(2.0, rel=0.05)  # O(beta) relative: the O(hbar^2) term
 
 
+def test_grid_offset_and_nodes_on_the_grid():
+    """A shifted grid integrates the same periodic integrand (to its exponentially small quadrature error); a 3D
+    Weyl node on the unshifted grid stops the calculation, the offset grid steps around it."""
+    qwz = models.qwz(1.0, t0=0.3)
+    args = (qwz, 0.01, 0.01 * E_HAT, MU_GAP, 0.0, [10.0])
+    np.testing.assert_allclose(
+        bz.predicted_current(*args, grid=32, offset=0.5), bz.predicted_current(*args, grid=32), atol=1e-12
+    )
+    weyl = models.weyl(tilt=0.2)
+    with pytest.raises(BandDegeneracyError, match="bands 0 and 1"):
+        bz.predicted_density(weyl, 0.005, None, 0.05, 0.1, [0.0], grid=8)
+    n = bz.predicted_density(weyl, 0.005, [0.0, 0.0, 0.002], 0.05, 0.1, [0.0, 5.0], grid=8, offset=0.5)
+    assert n[0] == pytest.approx(n[1], abs=1e-6)  # no net pumping over the whole zone (the two nodes cancel)
+
+
 # --- the density matrix --------------------------------------------------------------------------------
 def test_transverse_n_band_is_eq26_and_reduces_to_the_single_field_forms(qwz):
     """The derived N-band interband density equals Eq. 26 (two bands) for arbitrary occupations and gradients, the

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from keldysh import models
-from keldysh.fields import UniformE
+from keldysh.fields import UniformB, UniformE
 from semiclassics.characteristics import (
     CLASSICAL,
     FULL,
@@ -244,4 +244,6 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="bands"):
         trace_back(model, p, [1.0], bands=[2])
     assert electric_drive(UniformE([0.1, 0.0], ramp=3.0), 2).breakpoints == (3.0,)
+    assert magnetic_strength(models.haldane(), UniformB(0.01)) == magnetic_strength(models.haldane(), 0.01)
+    assert magnetic_strength(models.weyl(), 0.01) == pytest.approx(2 * math.pi * 0.01)
     assert FULL.label == "full" and CLASSICAL.label == "classical"
