@@ -23,6 +23,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 
@@ -54,9 +55,9 @@ def main() -> None:
     print(f"qwz(1, t0=0.3), mu={MU}, T={T}, grid {args.grid}x{args.grid}, lambda t = {TAUS.tolist()}, CPU seconds")
     for lam in args.lambdas:
         fields = (model, lam, lam * E0, MU, T, TAUS / lam)
-        t_cur, _ = cpu(lambda: boltzmann.predicted_current(*fields, grid=args.grid))
-        t_err, res = cpu(lambda: boltzmann.current(*fields, grid=args.grid))
-        t_w, _ = cpu(lambda: boltzmann.predicted_wigner(*fields, k))
+        t_cur, _ = cpu(functools.partial(boltzmann.predicted_current, *fields, grid=args.grid))
+        t_err, res = cpu(functools.partial(boltzmann.current, *fields, grid=args.grid))
+        t_w, _ = cpu(functools.partial(boltzmann.predicted_wigner, *fields, k))
         print(
             f"lambda={lam:7.4f}: current {t_cur:6.2f} s, with error estimates {t_err:6.2f} s "
             f"(integration {res.integration_error:.1e}, quadrature {res.quadrature_error:.1e}), "
