@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from validation import Comparison, available, get, load_plugins, register, unregister
-from validation import registry
+from validation import Comparison, available, get, load_plugins, register, registry, unregister
 from validation.provenance import DISTRIBUTION
 from validation.registry import ENTRY_POINT_GROUP, NotInstalledError, suite_jobs
 from validation.testing import synthetic_comparison
