@@ -26,19 +26,33 @@ found through its entry-point metadata (:mod:`validation.registry`).
 
 from .cache import ResultsCache
 from .comparison import Comparison
-from .convergence import ALL_ORDERS, EXACT, FAILS, INCONCLUSIVE, ConvergenceResult, fit_order, run
+from .convergence import (
+    ALL_ORDERS,
+    ERROR,
+    EXACT,
+    FAILS,
+    INCONCLUSIVE,
+    NONPERTURBATIVE,
+    VERDICTS,
+    ConvergenceResult,
+    fit_order,
+    run,
+)
 from .registry import available, get, load_plugins, register, unregister
 from .sweep import DEFAULT_SWEEP, QUICK_SWEEP, Sweep
 
 __all__ = [
     "ALL_ORDERS",
-    "Comparison",
-    "ConvergenceResult",
     "DEFAULT_SWEEP",
+    "ERROR",
     "EXACT",
     "FAILS",
     "INCONCLUSIVE",
+    "NONPERTURBATIVE",
     "QUICK_SWEEP",
+    "VERDICTS",
+    "Comparison",
+    "ConvergenceResult",
     "ResultsCache",
     "Sweep",
     "available",

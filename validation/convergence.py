@@ -27,7 +27,12 @@ Verdicts (``verdict``):
 - ``inconclusive``: in between, or fewer than 3 points above the floor while
   some are above it;
 - ``agrees at every field``: every point at the floor (e.g. Streda counting in
-  a gap, exact to all orders); no order is fitted (NaN).
+  a gap, exact to all orders); no order is fitted (NaN);
+- ``non-perturbative onset``: the residual agrees below a threshold field and
+  then grows faster than any power of the field (e.g. an exponential onset);
+  the threshold is :attr:`ConvergenceResult.onset`;
+- ``error``: the comparison, or one of its points, raised; the exception and
+  the field point are in :attr:`ConvergenceResult.errors`.
 """
 
 from __future__ import annotations
@@ -51,10 +56,13 @@ if TYPE_CHECKING:
     from .cache import ResultsCache
 
 __all__ = [
+    "ALL_ORDERS",
+    "ERROR",
     "EXACT",
     "FAILS",
     "INCONCLUSIVE",
-    "ALL_ORDERS",
+    "NONPERTURBATIVE",
+    "VERDICTS",
     "ConvergenceResult",
     "OrderFit",
     "PointResult",
@@ -70,6 +78,10 @@ EXACT = "exact to O(hbar)"
 FAILS = "fails at O(hbar)"
 INCONCLUSIVE = "inconclusive"
 ALL_ORDERS = "agrees at every field"
+NONPERTURBATIVE = "non-perturbative onset"
+ERROR = "error"
+#: Every verdict, in the order a report lists them.
+VERDICTS = (EXACT, FAILS, INCONCLUSIVE, ALL_ORDERS, NONPERTURBATIVE, ERROR)
 
 #: Order thresholds of the verdicts.
 EXACT_MIN_ORDER = 1.8
