@@ -126,7 +126,7 @@ def _reach(model, k: NDArray, e: NDArray, rho: float, W: float) -> NDArray:
     dh = model.bloch_derivative(k)  # (m, d, N, N), Hermitian
     Vc = np.sqrt((np.abs(np.linalg.eigvalsh(dh)).max(axis=-1) ** 2).sum(axis=-1))  # (m,)
     first = (Vc * rho + 0.5 * W * rho**2)[:, None]
-    g = np.einsum("man,miab,mbn->mni", U.conj(), dh, U).real
+    g = (U.conj()[:, None] * (dh @ U[:, None])).sum(axis=-2).real.transpose(0, 2, 1)  # <n|d_i h|n>, (m, N, d)
     gaps = np.diff(e, axis=1)
     inf = np.full((len(k), 1), np.inf)
     delta = np.minimum(np.concatenate([inf, gaps], axis=1), np.concatenate([gaps, inf], axis=1)) - 2 * first
@@ -153,13 +153,13 @@ def _refine(model, k: NDArray, band: NDArray, sign: NDArray, step: float, iters:
         e, U = np.linalg.eigh(model.bloch(k))
         Un = U[rows, :, band]  # (m, N)
         dh = model.bloch_derivative(k)  # (m, d, N, N)
-        Vn = np.einsum("ma,miab,mbc->mic", Un.conj(), dh, U)  # <n|d_i h|c>, (m, d, N)
+        Vn = (Un.conj()[:, None, None, :] @ (dh @ U[:, None]))[:, :, 0, :]  # <n|d_i h|c>, (m, d, N)
         g = sign[:, None] * Vn[rows, :, band].real
         ddh = model.bloch_hessian(k)
-        H = np.einsum("ma,mijab,mb->mij", Un.conj(), ddh, Un).real
+        H = (Un.conj()[:, None, None, None, :] @ (ddh @ Un[:, None, None, :, None]))[..., 0, 0].real
         de = e[rows, band][:, None] - e  # (m, N)
         inv = np.where(np.abs(de) > 1e-9, 1.0 / np.where(de == 0, 1.0, de), 0.0)
-        H = H + 2 * np.einsum("mic,mjc,mc->mij", Vn, Vn.conj(), inv).real
+        H = H + 2 * ((Vn * inv[:, None, :]) @ Vn.conj().transpose(0, 2, 1)).real
         H = sign[:, None, None] * H
         gn = np.linalg.norm(g, axis=1)
         newton = np.zeros_like(g)

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import ConvergenceError
 from ..fields import UniformB
 from ..lattice import TightBinding
-from ..spectral import band_edges
+from ..spectral import BandWindow, FermiDirac, band_edges
 from .budget import DENSE_RATE, Budget, resolve
 from .patch import peierls_patch
 
@@ -52,7 +52,8 @@ DENSE_BOUNDS = 200  # largest patch dimension diagonalized densely for the spect
 _EDGES: dict[tuple, NDArray[np.float64]] = {}
 _BLOCH: dict[tuple[str, int], tuple] = {}
 _VELOCITY: dict[str, tuple] = {}
-_RANGE: dict[tuple, tuple] = {}  # zero_field_range per (model, f, budget, max_range): f is hashable
+_RANGE: dict[tuple, tuple] = {}  # zero_field_range per (model, f, budget, max_range)
+PLANNED = (BandWindow, FermiDirac)  # the functions whose zero-field range is cached
 
 
 def model_fingerprint(model: TightBinding) -> str:
@@ -129,7 +130,7 @@ def _zero_field_masses(model: TightBinding, func: Callable, n_k: int) -> NDArray
     Shells whose mass is at the FFT rounding level count as zero.
     """
     k, e, U = zero_field_bands(model, n_k)
-    W = np.einsum("kab,kb,kcb->kac", U, np.asarray(func(e), dtype=float), U.conj())
+    W = (U * np.asarray(func(e), dtype=float)[:, None, :]) @ U.conj().transpose(0, 2, 1)
     # W(k) e^{ik(tau_a - tau_b)} = sum_R e^{-ik.R} K0(R)  ->  K0(R) = ifft2 over the grid
     orb = np.exp(1j * (k @ (model.positions @ model.lattice_vectors).T))
     W = W * orb[:, :, None] * orb.conj()[:, None, :]
@@ -194,7 +195,8 @@ def zero_field_range(
     (:class:`keldysh.static.budget.Budget`; None: the module default). Cached per
     (model content, f, budget): it does not depend on the field.
     """
-    key = (model_fingerprint(model), func, float(budget), int(max_range))
+    # cached for the solver's own functions (value-hashed dataclasses); a fresh lambda would only fill the cache
+    key = (model_fingerprint(model), func, float(budget), int(max_range)) if isinstance(func, PLANNED) else None
     if key in _RANGE:
         return _RANGE[key]
     resources = resolve(resources)
@@ -211,8 +213,7 @@ def zero_field_range(
         masses = _zero_field_masses(model, func, n_k)
         tails = shell_tails(masses)
         if np.any(tails[: n_k // 2 - 4] <= budget) and masses[-3:].max() < 1e-2 * budget:
-            _RANGE[key] = (int(np.argmax(tails <= budget)), ZeroFieldDecay(masses))
-            return _RANGE[key]
+            return _remember(key, (int(np.argmax(tails <= budget)), ZeroFieldDecay(masses)))
         a, b = n_k // 8, n_k // 4
         rate = math.log(tails[a] / tails[b]) / (b - a) if tails[b] > 0 and tails[a] > tails[b] else 0.0
         if rate > 2e-2:
@@ -220,8 +221,7 @@ def zero_field_range(
             S = b
             while decay.tail(S) > budget:
                 S += 1
-            _RANGE[key] = (S, decay)
-            return _RANGE[key]
+            return _remember(key, (S, decay))
         if n_k >= 2 * max_range:
             raise ConvergenceError(
                 f"the zero-field kernel of {func!r} has not decayed to {budget:.2g} within {n_k // 2} cells"
@@ -234,7 +234,7 @@ def _velocities(model: TightBinding) -> tuple[NDArray, NDArray]:
     key = model_fingerprint(model)
     if key not in _VELOCITY:
         k, e, U = zero_field_bands(model, 64)
-        v = np.einsum("kna,kinm,kma->kai", U.conj(), model.bloch_derivative(k), U).real
+        v = (U.conj()[:, None] * (model.bloch_derivative(k) @ U[:, None])).sum(axis=-2).real.transpose(0, 2, 1)
         _VELOCITY[key] = (e, v @ model.lattice_vectors.T)
     return _VELOCITY[key]
 
@@ -242,6 +242,12 @@ def _velocities(model: TightBinding) -> tuple[NDArray, NDArray]:
 def group_velocity(model: TightBinding) -> float:
     """Max over k, bands and lattice directions of |dE_n/dk . a_i| (cells per unit time), on a 64 x 64 grid."""
     return float(np.abs(_velocities(model)[1]).max())
+
+
+def _remember(key, value):
+    if key is not None:
+        _RANGE[key] = value
+    return value
 
 
 def front_speed(model: TightBinding, center: float, halfwidth: float) -> float:
