@@ -149,6 +149,7 @@ def _refine(model, k: NDArray, band: NDArray, sign: NDArray, step: float, iters:
 
     f = evaluate(k)
     radius = np.full(len(k), step)
+    settled = np.zeros(len(k), dtype=bool)
     for _ in range(iters):
         e, U = np.linalg.eigh(model.bloch(k))
         Un = U[rows, :, band]  # (m, N)
@@ -172,10 +173,12 @@ def _refine(model, k: NDArray, band: NDArray, sign: NDArray, step: float, iters:
         trial = k + d
         ft = evaluate(trial)
         better = ft < f
+        gain = np.where(better, f - ft, 0.0)
         k = np.where(better[:, None], trial, k)
         f = np.where(better, ft, f)
         radius = np.where(better, np.minimum(2 * radius, 4 * step), 0.25 * radius)
-        if np.all(radius < 1e-10 * step):
+        settled |= better & (gain <= 1e-15 * (1 + np.abs(f)))  # an accepted step that gains nothing: converged
+        if np.all(settled | (radius < 1e-10 * step)):
             break
     return k, f
 
