@@ -27,7 +27,7 @@ Routes (each timed at EQUAL measured accuracy):
   enough that its finite-size error is below eps / 4.
 
 Accuracy: every route's kernel is compared with the reference (ours at tol
-1e-12; cross-checked against the dense finite system and, at flux 1/100, the
+1.5e-13; cross-checked against the dense finite system and, at flux 1/100, the
 supercell route) on all cells |R_s|_inf <= S_ref (the reference range), missing
 entries counting as zero. Two figures: ``W err`` = max over k (FFT grid) and
 elements of |Delta W(k)|, the quantity our ``tol`` controls and the
