@@ -8,6 +8,17 @@
                          [--sweep-variable flux|hbar|E] [--quiet]
     keldysh-validate list
     keldysh-validate show NAME
+    keldysh-validate report DIR
+    keldysh-validate diff OLD NEW
+    keldysh-validate readme [DIR | --keep-snapshot | --check]
+
+``report`` redraws every figure and page of a finished run from its CSV files
+and run.json (no physics computed); ``diff`` lists what changed between two
+runs and exits with status 1 if a verdict got worse (:mod:`validation.diff`);
+``readme`` copies a run (default ``reports/``) into ``docs/results/`` and
+regenerates the README's results section from it (``--keep-snapshot``: from the
+snapshot as it is; ``--check``: only say whether the README is current;
+:mod:`validation.readme`).
 
 ``--only`` takes exact names or shell patterns (``'spin_density*'``), and may
 be repeated. Without a subcommand the help is printed.
@@ -166,6 +177,76 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import render_reports
+
+    try:
+        paths = render_reports(args.dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"keldysh-validate report: {exc}") from None
+    print(f"{_count(len(paths.plots), 'comparison')}: figures and pages redrawn in {paths.html.parent}/ (index.html)")
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import read_and_diff
+
+    try:
+        changes, text = read_and_diff(args.old, args.new)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"keldysh-validate diff: {exc}") from None
+    print(text)
+    return 1 if any(c.kind == "worse" for c in changes) else 0
+
+
+def _cmd_readme(args: argparse.Namespace) -> int:
+    from .readme import README, SNAPSHOT, readme_section, results_section, update_readme
+
+    readme = Path(args.readme) if args.readme else README
+    snapshot = Path(args.snapshot) if args.snapshot else SNAPSHOT
+    run_dir = None if args.check or args.keep_snapshot else Path(args.dir or "reports")
+    if args.dir and run_dir is None:
+        raise SystemExit("keldysh-validate readme: a run directory cannot be combined with --check or --keep-snapshot")
+    try:
+        if args.check:
+            if readme_section(readme) != results_section(snapshot, readme):
+                print(f"{readme}: the results section differs from what {snapshot}/ gives; "
+                      "run `keldysh-validate readme` (without --check) to regenerate it", file=sys.stderr)
+                return 1
+            print(f"{readme}: the results section is what {snapshot}/ gives")
+            return 0
+        changed = update_readme(run_dir, readme, snapshot)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"keldysh-validate readme: {exc}") from None
+    source = f"{run_dir}/ copied to {snapshot}/; " if run_dir else ""
+    print(f"{source}{readme}: results section {'regenerated' if changed else 'already current'}")
+    return 0
+
+
+def _add_report_commands(sub: argparse._SubParsersAction) -> None:
+    """The subcommands that read finished runs: report, diff, readme."""
+    p_report = sub.add_parser("report", help="redraw the figures and pages of a finished run from its files")
+    p_report.add_argument("dir", help="report directory (holding summary.csv, run.json and the point CSVs)")
+    p_report.set_defaults(func=_cmd_report)
+    p_diff = sub.add_parser(
+        "diff", help="verdicts and orders that changed between two runs (exit status 1 if a verdict got worse)"
+    )
+    p_diff.add_argument("old", help="the earlier run: report directory or its summary.csv")
+    p_diff.add_argument("new", help="the later run: report directory or its summary.csv")
+    p_diff.set_defaults(func=_cmd_diff)
+    p_readme = sub.add_parser(
+        "readme", help="copy a finished run into docs/results/ and regenerate the README's results section from it"
+    )
+    p_readme.add_argument("dir", nargs="?", default=None, help="the finished run (default: reports/)")
+    p_readme.add_argument("--keep-snapshot", action="store_true",
+                          help="regenerate the README section from the snapshot as it is (no run copied)")
+    p_readme.add_argument("--check", action="store_true",
+                          help="change nothing; exit status 1 if the README section is not what the snapshot gives")
+    p_readme.add_argument("--readme", default=None, help="README file (default: this repository's README.md)")
+    p_readme.add_argument("--snapshot", default=None, help="snapshot directory (default: docs/results/)")
+    p_readme.set_defaults(func=_cmd_readme)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keldysh-validate",
@@ -197,6 +278,7 @@ def _parser() -> argparse.ArgumentParser:
     p_show = sub.add_parser("show", help="describe one comparison")
     p_show.add_argument("name")
     p_show.set_defaults(func=_cmd_show)
+    _add_report_commands(sub)
     return parser
 
 
