@@ -48,7 +48,8 @@ so with lambda^0 = eps - eps^0(p) and u = u(p) (static h)
     {f, u} = beta (d_x f d_y u - d_y f d_x u)      (f = f(t, p): d_eps f = 0),
 
 which reduce to the E-only brackets of :mod:`semiclassics.efield` and the
-B-only ones of :mod:`semiclassics.predictions`. E is the field at the
+B-only ones of :mod:`semiclassics.predictions` (all three evaluate Eq. 26 through
+:func:`semiclassics.transverse.two_band_transverse`). E is the field at the
 observation time. For N > 2 the paper gives no transverse part; here it is
 derived from the Wigner-space von Neumann equation
 (d_t + q E . d_p) rho = -i [h, rho] + (1/2)({h, rho} - {rho, h}) + O(beta^2)
@@ -133,10 +134,11 @@ from .characteristics import (
     magnetic_strength,
 )
 from .geometry import _check_model as _check_bloch_model
-from .geometry import _omega, _projector_gradient, _reciprocal, reciprocal_grid
+from .geometry import _omega, _reciprocal, reciprocal_grid
 from .kinetics import equations_of_motion
 from .predictions import _band_mix, fermi, fermi_derivative
 from .sun import bloch_vectors, gell_mann
+from .transverse import two_band_transverse
 
 __all__ = [
     "Occupations",
@@ -580,23 +582,6 @@ def density(
 
 
 # --- the density matrix ------------------------------------------------------------------------------
-def _bracket_z(beta: float, grad_a: np.ndarray, grad_b: np.ndarray) -> np.ndarray:
-    """beta (d_x a d_y b - d_y a d_x b) for gradients (..., d) of a and (..., d, c) of b: shape (..., c)."""
-    return beta * (grad_a[..., 0, None] * grad_b[..., 1, :] - grad_a[..., 1, None] * grad_b[..., 0, :])
-
-
-def _transverse_two_band(eps, U, V, E, beta, f, grad_f) -> np.ndarray:
-    """Eq. 26 with the uniform-E-and-B brackets (module docstring); Bloch vector (..., 3)."""
-    up = U[..., :, 1]
-    u = bloch_vectors(up[..., :, None] * np.conj(up[..., None, :]))
-    du = bloch_vectors(_projector_gradient(eps, U, V)[..., 1, :, :, :])  # (..., d, 3)
-    grad_eps = np.swapaxes(np.real(np.diagonal(V, axis1=-2, axis2=-1)), -1, -2)  # (..., N, d)
-    delta = 0.5 * (eps[..., 1] - eps[..., 0])
-    lam0 = np.einsum("i,...ic->...c", E, du) + _bracket_z(beta, -grad_eps.mean(axis=-2), du)
-    fsum = _bracket_z(beta, grad_f.sum(axis=-2), du)
-    return -0.5 * np.cross(u, lam0 * ((f[..., 1] - f[..., 0]) / delta)[..., None] + fsum)
-
-
 def _transverse_n_band(eps, U, V, E, beta, f, grad_f) -> np.ndarray:
     """Off-diagonal first-order density matrix of the Wigner-space von Neumann equation (module docstring), (..., N, N)."""
     N = eps.shape[-1]
@@ -664,7 +649,7 @@ def transverse_two_band(
     if model.norbs != 2:
         raise ValueError(f"Eq. 26 is the two-band transverse density, got N={model.norbs}")
     kin, E, f, grad_f = _pointwise_inputs(model, k, E, beta, occupations, gradients)
-    return _transverse_two_band(kin.eps, kin.U, kin.V, E, beta, f, grad_f)
+    return two_band_transverse(kin.eps, kin.U, kin.V, E, beta, f, grad_f)
 
 
 def transverse_n_band(
@@ -692,7 +677,7 @@ def _transverse(kin, E: np.ndarray, beta: float, f: np.ndarray, grad_f: np.ndarr
         return np.zeros(f.shape[:-1] + (1, 1), dtype=complex)
     if N == 2:
         return 0.5 * np.einsum(
-            "...c,cab->...ab", _transverse_two_band(kin.eps, kin.U, kin.V, E, beta, f, grad_f), gell_mann(2)
+            "...c,cab->...ab", two_band_transverse(kin.eps, kin.U, kin.V, E, beta, f, grad_f), gell_mann(2)
         )
     return _transverse_n_band(kin.eps, kin.U, kin.V, E, beta, f, grad_f)
 
@@ -842,7 +827,7 @@ def spin_density(
             else:
                 s = s + np.stack(
                     [
-                        _transverse_two_band(
+                        two_band_transverse(
                             kin.eps, kin.U, kin.V, drive(float(ti))[: model.dim], beta, f[i], grad[c][i]
                         )
                         for i, ti in enumerate(t)

@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .geometry import _check_k, _projector_gradient, _spectral
-from .sun import bloch_vectors, gell_mann
+from .geometry import _check_k, _spectral
+from .sun import gell_mann
+from .transverse import two_band_transverse
 
 __all__ = ["accelerated_occupations", "transverse_density", "density_matrix"]
 
@@ -91,12 +92,8 @@ def _two_band(model: Any, p: ArrayLike, E: ArrayLike, occupations: ArrayLike):
 
 
 def _transverse(eps, U, V, E, occ, hbar: float) -> np.ndarray:
-    up = U[..., :, 1]
-    u = bloch_vectors(up[..., :, None] * np.conj(up[..., None, :]))
-    du = bloch_vectors(_projector_gradient(eps, U, V)[..., 1, :, :, :])  # (..., d, 3)
-    bracket = np.einsum("i,...ic->...c", E, du)  # {lambda^0, u} = q E . d_p u
-    delta = 0.5 * (eps[..., 1] - eps[..., 0])
-    return -0.5 * hbar * np.cross(u, bracket * ((occ[..., 1] - occ[..., 0]) / delta)[..., None])
+    """Eq. 26 in E alone (:func:`semiclassics.transverse.two_band_transverse` with beta = 0)."""
+    return two_band_transverse(eps, U, V, E, 0.0, occ, None, hbar)
 
 
 def transverse_density(

@@ -29,8 +29,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit
 
-from .geometry import _beta, _omega, _projector_gradient, _spectral, reciprocal_grid
+from .geometry import _beta, _omega, _spectral, reciprocal_grid
 from .sun import bloch_vectors, gell_mann
+from .transverse import two_band_transverse
 
 __all__ = [
     "field_strength",
@@ -209,23 +210,12 @@ def band_density(model: Any, k: ArrayLike, field: Any, f: Occupation) -> NDArray
 
 
 def _transverse(eps, U, V, beta: float, f: Occupation, fprime: Occupation) -> np.ndarray:
+    """Eq. 26 in B alone (:func:`semiclassics.transverse.two_band_transverse` with E = 0), equilibrium f(eps_n)."""
     if eps.shape[-1] != 2:
         raise ValueError(f"the transverse density of Eq. 26 is for two bands, got N={eps.shape[-1]}")
-    up = U[..., :, 1]
-    u = bloch_vectors(up[..., :, None] * np.conj(up[..., None, :]))
-    du = bloch_vectors(_projector_gradient(eps, U, V)[..., 1, :, :, :])  # (..., d, 3)
-    grad_eps = np.real(np.diagonal(V, axis1=-2, axis2=-1))  # (..., d, N): d_i eps_n
-    delta = 0.5 * (eps[..., 1] - eps[..., 0])
-    fv = np.asarray(f(eps), dtype=float)
-    grad_fsum = (np.asarray(fprime(eps), dtype=float)[..., None, :] * grad_eps).sum(axis=-1)  # d_i (f_up + f_dn)
-    grad_lambda0 = -grad_eps.mean(axis=-1)  # d_i lambda^0 = -d_i eps^0
-
-    def bracket(grad_a: np.ndarray) -> np.ndarray:
-        """{a, u} = beta (d_x a d_y u - d_y a d_x u) for a scalar a(k)."""
-        return beta * (grad_a[..., 0, None] * du[..., 1, :] - grad_a[..., 1, None] * du[..., 0, :])
-
-    inner = bracket(grad_lambda0) * ((fv[..., 1] - fv[..., 0]) / delta)[..., None] + bracket(grad_fsum)
-    return -0.5 * np.cross(u, inner)
+    grad_eps = np.swapaxes(np.real(np.diagonal(V, axis1=-2, axis2=-1)), -1, -2)  # (..., N, d): d_i eps_n
+    grad_f = np.asarray(fprime(eps), dtype=float)[..., None] * grad_eps  # d_i f_n = f'(eps_n) d_i eps_n
+    return two_band_transverse(eps, U, V, None, beta, np.asarray(f(eps), dtype=float), grad_f)
 
 
 def transverse_density(model: Any, k: ArrayLike, field: Any, f: Occupation, fprime: Occupation) -> NDArray[np.float64]:
