@@ -11,10 +11,26 @@ Eq. 13, orbital moment, Chern numbers), :mod:`.predictions` (Eqs. 12, 14-17,
 :mod:`.transport` (Eq. 35), :mod:`.chiral` (Eqs. 33, 36), :mod:`.integrate`
 (batched adaptive Runge-Kutta), :mod:`.characteristics` (the flow of Eqs. 29-30
 in uniform E(t) and B), :mod:`.boltzmann` (the kinetic theory in E and B
-together: Eqs. 20, 25-26, 28a, 31, 34, ablations and rival theories).
+together: Eqs. 20, 25-26, 28a, 31, 34, ablations and rival theories),
+:mod:`.transverse` (Eq. 26 in uniform E and B, the one implementation behind
+the three modules above), :mod:`.landau` (Landau levels of a Weyl cone).
 """
 
-from . import boltzmann, characteristics, chiral, efield, geometry, integrate, kinetics, moyal, predictions, sun, transport
+from . import (
+    boltzmann,
+    characteristics,
+    chiral,
+    efield,
+    geometry,
+    integrate,
+    kinetics,
+    landau,
+    moyal,
+    predictions,
+    sun,
+    transport,
+    transverse,
+)
 
 __all__ = [
     "boltzmann",
@@ -24,8 +40,10 @@ __all__ = [
     "geometry",
     "integrate",
     "kinetics",
+    "landau",
     "moyal",
     "predictions",
     "sun",
     "transport",
+    "transverse",
 ]

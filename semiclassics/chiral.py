@@ -96,6 +96,7 @@ from .predictions import fermi, fermi_derivative
 __all__ = [
     "WeylNode",
     "weyl_nodes",
+    "nodes_in_slab",
     "fermi_primitive",
     "band_geometry",
     "SliceTerms",
@@ -365,6 +366,18 @@ def _nodes_in(nodes: list[WeylNode], region: tuple[float, float] | None, c: floa
         if z < b:
             inside.append(node)
     return inside
+
+
+def nodes_in_slab(model: Any, nodes: list[WeylNode], region: tuple[float, float]) -> list[WeylNode]:
+    """The nodes inside the slab a < kz < b of the k_z zone (positions taken modulo the period 2 pi / c).
+
+    Raises
+    ------
+    ValueError
+        If a node lies on a boundary plane of the slab.
+    """
+    _check_model(model)
+    return _nodes_in(nodes, (float(region[0]), float(region[1])), 2 * np.pi / abs(_reciprocal(model)[2, 2]))
 
 
 def _by_parts(model, mu, T, region, nodes, grid, slice_key: str, node_weight) -> QuadratureResult:
