@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keldysh.spectral import band_edges
+from semiclassics.geometry import chern_numbers_fhs
 from validation import DEFAULT_SWEEP, available, get
 from validation.catalog.common import KPOINT_FRACTIONS, LOW_FLUX_SWEEP, MODELS, STATES, generic_kpoints
 from validation.executor import group_points
@@ -48,6 +49,11 @@ def test_states_lie_where_documented(key):
     else:  # a metal: inside one band, at least 3 T from its edges
         (lo, hi), = inside
         assert min(state.mu - lo, hi - state.mu) >= 3 * state.T
+
+
+def test_documented_chern_numbers():
+    """The module docstring of validation.catalog.common: the lower band of qwz(1, t0=0.3) has C = -1 (FHS links)."""
+    np.testing.assert_allclose(chern_numbers_fhs(MODELS["qwz"][0](), 48), [-1.0, 1.0], atol=1e-12)
 
 
 def test_generic_kpoints_avoid_high_symmetry():

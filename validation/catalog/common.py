@@ -4,9 +4,9 @@ Models (uniform B along z, square lattice, cell area 1):
 
 - ``qwz``: ``keldysh.models.qwz(1.0, t0=0.3)``, two bands, zero-field spectrum
   [-2.4, -1.0] and [0.4, 3.6] (global gap (-1.0, 0.4)), Chern number of the
-  lower band C = +1; t0 breaks particle-hole symmetry.
-- ``three_band``: ``keldysh.models.three_band()``, bands [-2.9, -0.9],
-  [-0.2, 0.1], [0.96, 3.1] (gaps 0.70 and 0.86).
+  lower band C = -1; t0 breaks particle-hole symmetry.
+- ``three_band``: ``keldysh.models.three_band()``, three bands separated by two
+  global gaps (``keldysh.spectral.band_edges``).
 
 States:
 
@@ -20,13 +20,13 @@ Sweeps (:data:`MODEL_SWEEPS`, :attr:`State.sweep`): qwz in its gap uses the
 default sweep (flux 1e-2 to 1e-4). Two cases use :data:`LOW_FLUX_SWEEP` (flux
 2.7e-3 to 2.7e-5, same log spacing, six points shared with the default):
 
-- the metal, where the gradient expansion is in omega_c / T as well as beta: at
-  T = 0.1 the residual bends away from beta^2 above flux ~3e-3 (beta^3 / T-type
-  terms and, above ~1e-2, de Haas-van Alphen oscillations); its exact tolerance
-  is 1e-11 to keep its smallest residuals (~2e-10) above the floor;
-- the three-band model, whose exact kernels cost 2-3 times more above flux
-  ~3e-3 (the exact side widens its gap margins there); its smallest residuals
-  (~2e-8 at 2.7e-5) stay far above the 1e-10 tolerance.
+- the metal, where the gradient expansion is in omega_c / T as well as beta:
+  the residual follows beta^2 only while the cyclotron energy stays well below
+  T (higher terms such as beta^3 / T and, at larger fields, de Haas-van Alphen
+  oscillations take over above); its exact tolerance, 1e-11, keeps its
+  smallest residuals above the floor;
+- the three-band model, whose exact kernels cost more at the larger fluxes
+  (the exact side widens its gap margins with the field).
 
 k-points: eight generic points (fractional coordinates fixed below, away from
 every high-symmetry point and line), cartesian k = frac @ reciprocal vectors.

@@ -6,11 +6,12 @@ velocity of one band), and the uniform field q E = E e_hat (e_hat at 0.3 rad
 from x) is switched on at t = 0 by the erf ramp of :class:`keldysh.UniformE`
 of duration tau = :data:`RAMP_GAP_UNITS` / gap (gap = the smallest direct gap).
 The non-adiabatic remnant of the switch-on is the Fourier transform of dE/dt
-at the interband frequency, ~exp(-(gap tau)^2 / 557) = 2e-8 relative to the
-O(E) response for this ramp, so what is left is the O(E^2) residual itself
-(the ramp-time dependence is tested in ``tests/keldysh/test_efield.py``: tau^-2
-for a sin^2 ramp, faster than any power for the erf ramp). Everything is
-observed at the end of the ramp, t = tau.
+at the interband frequency: for the erf ramp (half-width x0 = 5.9 in units of
+tau, :class:`keldysh.UniformE`) about exp(-(gap tau)^2 / (16 x0^2)) relative
+to the O(E) response, exp(-18) at gap tau = 100, so what is left is the O(E^2)
+residual itself (the ramp-time dependence is tested in
+``tests/keldysh/test_fields.py``: tau^-2 for a sin^2 ramp, faster than any
+power for the erf ramp). Everything is observed at the end of the ramp, t = tau.
 
 Exact side (:mod:`keldysh.dynamics.evolution`, temporal gauge, canonical k conserved):
 
@@ -35,9 +36,9 @@ ramp duration and observation time fixed in t0). Then i hbar d_t = i d_t0 and
 dp/dt0 = hbar q E0: the exact problem at hbar is the lattice problem at
 q E = hbar q E0 on the same time grid t0, the same relabelling as
 flux = hbar flux0 for B. The predictions are evaluated with E0 and an explicit
-hbar (rho_perp and the anomalous velocity are proportional to hbar E0). Only
-the dimensionless Wigner density is swept in hbar; currents (whose units
-involve hbar) are swept in E.
+hbar (rho_perp and the anomalous velocity are proportional to hbar E0). The
+Wigner density (dimensionless) and the band velocity of Eq. 29a are swept in
+hbar as well as in E (:data:`HBAR_SWEEP`); the currents only in E.
 
 The propagation tolerance (max error of the propagator elements) is the
 comparison's ``exact_tol``; the BZ-integrated predictions carry a quadrature
