@@ -57,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..errors import ConvergenceError
 from ..fields import UniformE
 from ..lattice import TightBinding
 
@@ -345,8 +346,9 @@ def propagate(
     Raises
     ------
     ValueError
-        For mismatched dimensions, bad times, a non-positive tol or dt, or when
-        the error target is not met after repeated refinement.
+        For mismatched dimensions, bad times, or a non-positive tol or dt.
+    ConvergenceError
+        When the error target is not met after repeated refinement of the step.
     """
     _check_model(model, field)
     k = field._check_k(k)
@@ -373,7 +375,10 @@ def propagate(
             break
         step *= min(0.9, max(0.2, 0.9 * (tol / error) ** (1.0 / _ORDER)))
     else:
-        raise ValueError(f"propagation did not reach tol={tol:g} (estimate {error:.2e} at step {step:.2e})")
+        raise ConvergenceError(
+            f"propagation did not reach tol={tol:g} after {_MAX_REFINEMENTS} refinements of the step "
+            f"(estimate {error:.2e} at step {step:.2e}); raise tol"
+        )
     # a pilot that is the whole batch has already produced the result
     U = coarse if len(pilot_idx) == len(flat) else _magnus_run(_ShiftedBloch(model, flat), field, times, step)
     return Evolution(field, k, times, U.reshape(times.shape + k.shape[:-1] + U.shape[-2:]), step, error)

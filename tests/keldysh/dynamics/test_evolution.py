@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from keldysh import models
+from keldysh.dynamics import evolution
 from keldysh.dynamics.evolution import (
     _magnus_run,
     _ShiftedBloch,
@@ -16,6 +17,7 @@ from keldysh.dynamics.evolution import (
     wigner_density,
     wigner_greens,
 )
+from keldysh.errors import ConvergenceError
 from keldysh.fields import UniformE
 from keldysh.lattice import TightBinding
 from keldysh.spectral import FermiDirac, band_window
@@ -233,6 +235,13 @@ def test_current_of_filled_bands_vanishes(qwz):
 def test_bad_input_raises(qwz, call, match):
     with pytest.raises(ValueError, match=match):
         call(qwz)
+
+
+def test_unmet_tolerance_raises_convergence_error(qwz, monkeypatch):
+    """A tolerance below the rounding of the propagator cannot be met: ConvergenceError once the refinements run out."""
+    monkeypatch.setattr(evolution, "_MAX_REFINEMENTS", 2)
+    with pytest.raises(ConvergenceError, match="did not reach tol=1e-30"):
+        propagate(qwz, UniformE((0.1, 0.0)), np.zeros((1, 2)), [1.0], tol=1e-30)
 
 
 def test_wrong_types_raise(qwz):
