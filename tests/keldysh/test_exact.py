@@ -33,6 +33,7 @@ def chern_number(model, band, n=48):
     return -int(round(F.sum() / (2 * np.pi)))
 
 
+@pytest.mark.slow
 def test_band_wigner_zero_field_is_eigenprojector_and_moment():
     e, U = _eig(QWZ, K)
     P0 = np.einsum("...a,...b->...ab", U[..., 0], U[..., 0].conj())
@@ -59,6 +60,7 @@ def test_streda_density_of_an_isolated_band(flux):
     assert np.abs(rho - rho.conj().T).max() < 1e-14
 
 
+@pytest.mark.slow
 def test_kernels_are_cached_per_model_content_flux_and_function():
     field = UniformB(3e-3)
     a = wigner_kernel(QWZ, field, band_window(QWZ, 1, 1), tol=1e-10)
@@ -69,6 +71,7 @@ def test_kernels_are_cached_per_model_content_flux_and_function():
     assert wigner_kernel(QWZ, UniformB(4e-3), band_window(QWZ, 1, 1), tol=1e-10) is not a
 
 
+@pytest.mark.slow
 def test_supercell_route_agrees_with_chebyshev():
     pytest.importorskip("keldysh.static.supercell")
     field, f = UniformB(1 / 40), band_window(QWZ, 0)

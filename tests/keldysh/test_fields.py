@@ -88,6 +88,7 @@ def test_momentum_dimension_mismatch_raises():
         UniformE((0.1, 0.0)).kinetic_momentum(np.zeros((3, 3)), 1.0)
 
 
+@pytest.mark.slow
 def test_non_adiabatic_remnant_of_the_ramp():
     """The switch-on leaves an interband remnant ~ E x (Fourier transform of the ramp at the gap).
 

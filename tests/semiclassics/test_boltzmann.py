@@ -54,6 +54,7 @@ def grid_points(model, n):
 
 
 # --- limits -------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_no_electric_field_leaves_the_equilibrium_stationary(qwz):
     """E = 0: the flow keeps eps-bar, so f-bar(p, t) = n_F(eps-bar(p)) (Eq. 20) and d f-bar = n_F' d eps-bar at all t."""
     k = kpoints(qwz)
@@ -66,6 +67,7 @@ def test_no_electric_field_leaves_the_equilibrium_stationary(qwz):
     assert occ.integration_error < 1e-10
 
 
+@pytest.mark.slow
 def test_zero_magnetic_field_reduces_to_the_e_field_vlasov_solution_and_current(qwz):
     """B = 0: f-bar = f0(eps(p - Delta p)) (semiclassics.efield) and both current forms equal
     sum_n int f_n (d eps_n - qE x Omega_n) (Eq. 29a with kinetics.velocity), on the keldysh erf ramp."""
@@ -117,6 +119,7 @@ def test_hall_current_in_a_gap_is_the_chern_value(qwz):
     assert deviations[0] / deviations[1] == pytest.approx(2.0, rel=0.05)  # O(beta) relative: the O(hbar^2) term
 
 
+@pytest.mark.slow
 def test_grid_offset_and_nodes_on_the_grid():
     """A shifted grid integrates the same periodic integrand (to its exponentially small quadrature error); a 3D
     Weyl node on the unshifted grid stops the calculation, the offset grid steps around it."""
@@ -177,6 +180,7 @@ def test_transverse_n_band_in_equilibrium_is_the_interband_moyal_part():
     assert np.abs(interband).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_wigner_structure_and_the_static_limit(qwz):
     """Hermitian; Tr W = sum_n (1 - beta Omega_n) f-bar_n (Eq. 19 summed = the Eq. 28a integrand); with E = 0 it is
     the static Eqs. 25-26 of semiclassics.predictions up to O(beta^2) (those use n_F(eps) in the bracket)."""
@@ -198,6 +202,7 @@ def test_wigner_structure_and_the_static_limit(qwz):
     assert residual[0] / residual[1] == pytest.approx(4.0, rel=0.05)
 
 
+@pytest.mark.slow
 def test_rival_density_matrices(qwz):
     """Wave packet (Eq. 24): the same trace (Eqs. 27a = 28a), other band densities. Eq. 21 without its interband
     couplings: not stationary in equilibrium (E = 0) at O(beta), where the paper's W is. Without the constraint
@@ -226,6 +231,7 @@ def test_rival_density_matrices(qwz):
 
 
 # --- spin density ----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_spin_density(qwz):
     """t = 0: Eq. 28b and Eq. 27b of the static predictions (per unit area). Out of equilibrium: the gradient term
     of Eq. 26 integrates by parts to -(1/2) int u x {F, u} = -2 beta int F Omega u (F = f_up + f_dn,
@@ -312,6 +318,7 @@ def test_terms_of_the_theory_act_at_first_order(qwz):
 
 
 # --- bad input ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_bad_input_names_the_argument(qwz):
     k = kpoints(qwz)
     with pytest.raises(ValueError, match="k must have shape"):

@@ -103,6 +103,7 @@ def test_two_band_closed_form_equals_eigensolver(model):
 
 
 # --- closed-form orbits ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_free_charge_cyclotron_orbit_with_drift():
     """dp/dt = qE + (p/m) x B: p rotates clockwise (beta > 0, Lorentz force of a positive charge) at omega_c = beta/m
     about the drift momentum p* = m (E x B) / B^2; the foot is P0 = p* + R(omega_c t)(p - p*). The error estimate
@@ -156,6 +157,7 @@ def test_zero_field_leaves_every_point_fixed():
     np.testing.assert_allclose(feet.jacobian, np.broadcast_to(np.eye(2), feet.jacobian.shape), atol=0)
 
 
+@pytest.mark.slow
 def test_b_zero_feet_are_the_impulse_of_the_keldysh_ramp():
     """B = 0: P0 = p + q A(t) = p - int_0^t q E, with the time convention and ramp of keldysh.UniformE."""
     model = models.qwz(1.0, t0=0.3)
@@ -167,6 +169,7 @@ def test_b_zero_feet_are_the_impulse_of_the_keldysh_ramp():
         np.testing.assert_allclose(feet.start[i], (p + field.vector_potential(t))[:, None, :].repeat(2, 1), atol=1e-10)
 
 
+@pytest.mark.slow
 def test_jacobian_preserves_the_invariant_measure_and_matches_finite_differences():
     """2D, E in the plane: F = (1 + beta Omega_n)(E + d eps-bar x B), so dp / (1 + beta Omega_n) is invariant and
     det(dP0/dp) = (1 + beta Omega_n(P0)) / (1 + beta Omega_n(p)). Without curvature (classical) det = 1."""
@@ -195,6 +198,7 @@ def test_jacobian_preserves_the_invariant_measure_and_matches_finite_differences
     )
 
 
+@pytest.mark.slow
 def test_three_dimensional_flow_keeps_p_z_moving_with_E_z():
     """B along z: F_z = qE_z exactly (v x B and (E x Omega) x B are perpendicular to B)."""
     model = models.weyl(tilt=0.2)
@@ -205,6 +209,7 @@ def test_three_dimensional_flow_keeps_p_z_moving_with_E_z():
 
 
 # --- breakdown and bad input ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_characteristic_through_a_band_degeneracy_raises():
     """qwz(m=2) has a Dirac point at (pi, pi); a characteristic through it (E only: a straight line) is stopped there."""
     model = models.qwz(2.0)

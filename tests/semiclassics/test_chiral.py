@@ -164,6 +164,7 @@ def test_fermi_surface_flux_per_node_is_universal(nodes):
         assert anomaly_rate(flux, qE, beta) == pytest.approx(node.chirality * qE * beta / (4 * np.pi**2), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_half_zone_cme_slope_is_the_universal_node_value(nodes):
     """d alpha_half / d mu = chi / (4 pi^2) per node (mu in the gap of both planes), by parts to 1e-9."""
     T, h = 0.02, 1e-3

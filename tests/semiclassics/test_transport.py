@@ -59,6 +59,7 @@ def test_sign_agrees_with_streda():
         assert hall_conductivity(model, occupation(mu), 64).sum() == pytest.approx(dn / (2 * flux), abs=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, model, mu, grid", [("qwz", models.qwz(1.0, t0=0.3), -0.3, 32), ("haldane", models.haldane(), 0.0, 24)])
 def test_exact_hall_current_after_the_ramp(name, model, mu, grid):
     """The arbiter: the current of the evolved lattice at the end of a slow ramp is sigma^xy E in the gap

@@ -33,6 +33,7 @@ def _comparisons(log: Path, **options):
     ]
 
 
+@pytest.mark.slow
 def test_round_trip_is_bit_exact(tmp_path):
     log = tmp_path / "log"
     comparisons = _comparisons(log)
@@ -50,6 +51,7 @@ def test_round_trip_is_bit_exact(tmp_path):
     assert again[0].points[0].annotations == {"field": 0.1, "regime": "strong"}
 
 
+@pytest.mark.slow
 def test_resume_computes_only_missing_points(tmp_path):
     log = tmp_path / "log"
     comparisons = _comparisons(log)
@@ -63,6 +65,7 @@ def test_resume_computes_only_missing_points(tmp_path):
     assert results[0].fitted_order == pytest.approx(2.0, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_force_recomputes_everything(tmp_path):
     log = tmp_path / "log"
     comparisons = _comparisons(log)
@@ -72,6 +75,7 @@ def test_force_recomputes_everything(tmp_path):
     assert _evaluations(log) == 24 and cache.reused == 0 and cache.stored == 12
 
 
+@pytest.mark.slow
 def test_changed_definition_is_not_reused(tmp_path):
     log = tmp_path / "log"
     (a, _) = _comparisons(log)
@@ -109,6 +113,7 @@ def test_changed_plugin_source_is_not_reused(tmp_path, monkeypatch):
     assert comparison_identity(c) != before
 
 
+@pytest.mark.slow
 def test_hbar_sweep_reuses_the_flux_points(tmp_path):
     log = tmp_path / "log"
     comparisons = _comparisons(log)
@@ -263,6 +268,7 @@ def get_or_plugin(name: str, log: Path):
     return synthetic_comparison(name, {2: 1.0, 3: 0.5}, sweep=SWEEP, delay=0.15, log=str(log), annotated=True)
 
 
+@pytest.mark.slow
 def test_cli_cache_flags(isolated_registry, tmp_path, capsys):
     log = tmp_path / "log"
     for c in _comparisons(log):

@@ -36,6 +36,7 @@ def _read_csv(path):
         return list(csv.reader(fh))
 
 
+@pytest.mark.slow
 def test_run_writes_reports(synthetic_suite, tmp_path, capsys):
     out = tmp_path / "reports"
     assert main(["run", "--only", "cli_*", "--out", str(out), "--workers", "1", "--quiet"]) == 0
@@ -72,6 +73,7 @@ def test_run_writes_reports(synthetic_suite, tmp_path, capsys):
     assert "cli_floor[synthetic]" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_run_in_hbar(synthetic_suite, tmp_path):
     out = tmp_path / "hbar"
     main(["run", "--only", "cli_corrected[synthetic]", "--out", str(out), "--workers", "1", "--quiet",

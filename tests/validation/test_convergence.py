@@ -150,6 +150,7 @@ def test_too_few_points_above_floor_is_inconclusive():
     assert r.verdict == INCONCLUSIVE and r.fit is None
 
 
+@pytest.mark.slow
 def test_process_pool_matches_serial():
     comparisons = [synthetic_comparison("pool_a", {2: 0.7}), synthetic_comparison("pool_b", {1: 0.05})]
     sweep = Sweep.log(1e-1, 1e-3, 4)

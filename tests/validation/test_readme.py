@@ -51,6 +51,7 @@ def small_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_readme_command_copies_the_run_and_regenerates_the_section(small_run, tmp_path, capsys):
     readme, snapshot = tmp_path / "README.md", tmp_path / "docs" / "results"
     readme.write_text(f"# Title\n\nbefore\n\n{START}\nold text\n{END}\n\nafter\n")

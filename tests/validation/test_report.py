@@ -53,6 +53,7 @@ def report(results, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_annotations_become_columns(results, tmp_path):
     write_reports(results, tmp_path)
     with (tmp_path / "rep_annotated-synthetic.csv").open() as fh:
@@ -69,6 +70,7 @@ def test_annotations_become_columns(results, tmp_path):
     assert md.count("| weak |") == sum(f <= 1e-2 for f in SWEEP.values)
 
 
+@pytest.mark.slow
 def test_provenance_is_recorded(report, results):
     record = json.loads((report / "run.json").read_text())
     versions = record["environment"]["versions"]
@@ -150,6 +152,7 @@ def _summary(report: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 def test_html_has_a_section_an_image_and_a_verdict_class_per_comparison(report):
     page = _Page()
     page.feed((report / "index.html").read_text())
@@ -191,6 +194,7 @@ def test_verdict_styles_order_and_tell_verdicts_apart():
 
 
 # --- the overview figure and its data ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_overview_lists_every_comparison_with_its_data(report):
     summary = _summary(report)
     with (report / "overview.csv").open() as fh:
@@ -287,6 +291,7 @@ _REBUILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_report_rebuilds_every_figure_and_page_from_the_files_without_physics(report, tmp_path):
     drawn = sorted(p.name for p in report.iterdir() if p.suffix in (".png", ".md", ".html") or p.name == "overview.csv")
     assert len(drawn) == 4 + 3 + 1  # per-comparison PNGs, overview.png, index.md, index.html, overview.csv

@@ -118,6 +118,7 @@ def _blas_threads(_):
     return {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
+@pytest.mark.slow
 def test_workers_run_single_threaded_blas():
     import os
 

@@ -53,6 +53,7 @@ def random_k(n, d=2, seed=0):
     return np.random.default_rng(seed).uniform(-np.pi, np.pi, (n, d))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", [models.qwz(1.0, t0=0.3), models.three_band(), models.haldane()], ids=["qwz", "three_band", "haldane"])
 def test_unitarity_trace_and_tolerance(model):
     field = UniformE((0.07, -0.04), ramp=6.0)

@@ -139,6 +139,7 @@ def test_half_current_is_grand_potential_difference():
         assert abs(res.current[h] - expected) < 1e-10
 
 
+@pytest.mark.slow
 def test_chiral_imbalance_current_is_streda_quantized():
     """J = -(mu+ - mu-) [n(pi) - n(0)] / (2 pi) with Streda's n = 1 - flux C: 2 mu5 beta (C_pi - C_0) / (4 pi^2).
 
@@ -176,6 +177,7 @@ def test_slab_density_is_streda_in_an_insulating_slab(flux):
 OFFSET_WEYL = models.weyl(1.0, np.pi / 2, tilt=0.2, offset=0.8)  # node at kz = -pi/2, energy -0.8, tilt 0.2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("distance, levels", [(0.30, 1), (0.52, 2), (0.69, 3), (0.80, 4)])
 def test_level_crossings_follow_the_continuum_landau_levels(distance, levels):
     """Flux 1/64 around the node at (0, 0, -pi/2), mu = eps_K + distance (an electron pocket): the count on the
@@ -228,6 +230,7 @@ def test_pumping_is_streda_quantized_and_linear_in_E(qE, t):
     assert res.propagation_error < 1e-6
 
 
+@pytest.mark.slow
 def test_pumping_beyond_the_linear_regime_follows_the_slice_densities():
     """For a shift that reaches the Fermi pocket the pumped number is no longer linear in t; exactly, it is
     (1/2 pi) [int_{-s}^{0} n(kz) - int_{pi-s}^{pi} n(kz)] dkz with the equilibrium slice densities n(kz)."""

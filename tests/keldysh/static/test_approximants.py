@@ -23,6 +23,7 @@ def evaluate(a, E, center, halfwidth):
     return cheb.chebval((E - center) / halfwidth, a.coeffs) + poles
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("x0, delta", [(0.0, 0.2), (-0.3, 0.1), (0.6, 0.05)])
 def test_gapped_polynomial_error_bound_and_optimal_order(x0, delta):
     """The least-squares step equals theta(x0 - x) to its stated error outside the transition region,

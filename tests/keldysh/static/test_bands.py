@@ -11,6 +11,7 @@ from keldysh.static.bands import _zero_field_masses, model_fingerprint, shell_ta
 QWZ = models.qwz(1.0, t0=0.3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "model, f",
     [(QWZ, FermiDirac(-1.5, 0.1)), (QWZ, FermiDirac(2.0, 0.1)), (models.haldane(), FermiDirac(-1.0, 0.1))],

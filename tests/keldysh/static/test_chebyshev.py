@@ -22,6 +22,7 @@ def exact_zero_field(model, f, k=K):
     return np.einsum("kab,kb,kcb->kac", U, f(e), U.conj())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "model, band",
     [(QWZ, 0), (QWZ, 1), (models.haldane(), 0)],
@@ -45,6 +46,7 @@ def test_zero_field_fermi_function(mu, T):
     assert err <= kern.error <= 1e-10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "mu", [pytest.param(-1.5, id="lower band"), pytest.param(2.0, id="upper band", marks=pytest.mark.slow)]
 )
@@ -58,6 +60,7 @@ def test_zero_field_metal_at_low_temperature(mu):
     assert kern.order < 100 < kern.range  # a long kernel from a short series: the poles carry the range
 
 
+@pytest.mark.slow
 def test_matsubara_route_agrees_with_the_plain_series_in_a_field():
     """n_F at T = 0.1 in a field: split (poles by direct solves + short series) = plain Chebyshev series
     (the same function passed as a generic callable), within the sum of their estimates."""
@@ -99,6 +102,7 @@ def test_moment_error_estimate_is_honest():
     assert err <= kern.error <= 1e-10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flux", [1e-3, 0.0123])
 def test_band_projectors_sum_to_identity_and_moments_to_h(flux):
     """In a field: sum_n Pi_n = 1 and sum_n H Pi_n = H exactly, so sum_n W(Pi_n) = 1 and sum_n W(H Pi_n) = h(k)."""
@@ -162,6 +166,7 @@ def test_zero_temperature_needs_mu_in_a_gap():
         chebyshev_kernel(QWZ, UniformB(1e-3), FermiDirac(-1.5, 0.0))
 
 
+@pytest.mark.slow
 def test_zero_temperature_in_gap_is_the_band_projector():
     field = UniformB(1e-3)
     a = chebyshev_kernel(QWZ, field, FermiDirac(-0.3, 0.0), tol=1e-11)

@@ -23,6 +23,7 @@ def spectral():
     return spectral_function(QWZ, FIELD, _grid(-2.4 - TAIL, 3.6 + TAIL, eta), eta, tol=1e-8)
 
 
+@pytest.mark.slow
 def test_spectral_function_is_positive_on_the_diagonal(spectral):
     diag = np.real(np.einsum("eaa->ea", spectral.values[:, 0]))
     assert diag.min() > 0
@@ -53,6 +54,7 @@ def test_advanced_is_adjoint_of_retarded():
     np.testing.assert_allclose(A.values, 1j * (gr.values - ga.values), rtol=0, atol=4e-9)
 
 
+@pytest.mark.slow
 def test_zero_field_retarded_is_brillouin_zone_average():
     """On-site G^R(eps) = BZ average of (eps + i eta - h(k))^{-1} at zero field."""
     E, eta, n = np.array([-1.9, -0.3, 2.2]), 0.3, 256

@@ -47,6 +47,7 @@ def landau_spectrum(flux):
     return beta, below[0], above[:3], below[1:4]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("q", [200, 400])
 @pytest.mark.parametrize("sign", [1, -1])
 def test_landau_levels(q, sign):

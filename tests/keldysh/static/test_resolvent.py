@@ -29,6 +29,7 @@ def patch_resolvent(model, field, z, radius, out_radius, gauge):
     return p.kernel(X, out_radius)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_strip_resolvent_equals_patch_solve_in_another_gauge(name):
     """Cylinder + banded LU (landau_x) = sparse LU on a square patch (symmetric gauge), to 1e-13, within the bound."""

@@ -48,6 +48,7 @@ def test_fhs_chern_numbers(name):
     assert np.abs(C - EXPECTED_CHERN[name]).max() < 1e-9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CASES)
 def test_streda_states_per_cell(name):
     model, fluxes = CASES[name]

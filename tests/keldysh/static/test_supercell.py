@@ -108,6 +108,7 @@ def test_wigner_of_hamiltonian_is_bloch(name, flux):
     assert np.abs(wigner(model, cells, res.values) - model.bloch(K)).max() < 1e-13
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["qwz", "haldane"])
 def test_zero_flux_band_window_is_projector(name):
     """At flux 0, W(Pi_n)(k) = P_n(k) (kernel truncated at |R_i| <= 34, where it is ~ 1e-14)."""
@@ -135,6 +136,7 @@ def projectors(request):
     return model, cells, values
 
 
+@pytest.mark.slow
 def test_band_windows_sum_to_identity(projectors):
     model, cells, values = projectors
     W = wigner(model, cells, sum(values))
@@ -175,6 +177,7 @@ def test_kernel_independent_of_home_cell_and_gauge(name, flux):
     ).max() < 1e-12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gauge", ["landau_x", "landau_y"])
 def test_left_handed_lattice_vectors(gauge):
     """Swapping a1 <-> a2 (sign(a1 x a2) = -1) describes the same crystal in the same field B_z:
