@@ -18,6 +18,7 @@ Modules, values first and machinery last:
 - :mod:`validation.cache` (:class:`ResultsCache`) and :mod:`validation.provenance`:
   finished points on disk, keyed by the code that computed them;
 - :mod:`validation.report`, :mod:`validation.plots`, :mod:`validation.naming`: reports;
+  :mod:`validation.results` (:func:`read_report`): a finished run as pandas DataFrames;
 - :mod:`validation.cli` (``keldysh-validate``) and :mod:`validation.testing` (pytest helpers).
 
 The package must be installed (``pip install -e .``): the built-in comparisons are
@@ -39,6 +40,7 @@ from .convergence import (
     run,
 )
 from .registry import available, get, load_plugins, register, unregister
+from .results import Report, read_report
 from .sweep import DEFAULT_SWEEP, QUICK_SWEEP, Sweep
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "INCONCLUSIVE",
     "NONPERTURBATIVE",
     "QUICK_SWEEP",
+    "Report",
     "VERDICTS",
     "Comparison",
     "ConvergenceResult",
@@ -59,6 +62,7 @@ __all__ = [
     "fit_order",
     "get",
     "load_plugins",
+    "read_report",
     "register",
     "run",
     "unregister",
