@@ -92,7 +92,7 @@ def test_levels_crossing_counts_the_chiral_level_and_the_massive_levels_beyond_t
     cone = WeylCone(energy=0.2, chirality=1, velocity=1.0, tilt=0.3)
     beta = 0.1
     e1 = first_level(cone, beta)
-    for n in range(0, 5):  # between sqrt(n) eps_1 and sqrt(n + 1) eps_1 from the node: the chiral level and n massive ones
+    for n in range(5):  # between sqrt(n) eps_1 and sqrt(n + 1) eps_1 from the node: the chiral level and n massive ones
         gap = np.sqrt(n + 0.5) * e1
         assert levels_crossing(cone, beta, cone.energy + gap) == levels_crossing(cone, beta, cone.energy - gap) == 1 + n
     assert levels_crossing(cone, beta, cone.energy) == 1

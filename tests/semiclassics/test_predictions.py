@@ -4,6 +4,7 @@ Comparisons with the first-order gradient expansion (the Moyal reference) are
 in test_moyal.py; here: internal identities, Streda, the two-band reductions.
 """
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -89,6 +90,25 @@ def test_fermi_functions():
         pred.fermi_derivative(np.array([0.0]), 0.0, 0.0)
     with pytest.raises(ValueError, match="T >= 0"):
         pred.fermi(E, 0.0, -0.1)
+
+
+def test_fermi_functions_at_extreme_arguments_against_mpmath():
+    """n_F and d n_F / dE for (E - mu) / T from -700 to 700 against 30-digit mpmath: n_F to 4 ulp relative
+    (it never rounds a tail to zero while the tail is a normal float), d n_F / dE to 4 ulp relative on the
+    empty side and to eps / T absolute on the filled side (where 1 - n_F rounds to 0 below exp(-37))."""
+    mu, T = 0.3, 0.05
+    x = np.concatenate([-np.geomspace(700, 1e-3, 60), [0.0], np.geomspace(1e-3, 700, 60)])
+    E = mu + T * x
+    eps = np.finfo(float).eps
+    with mpmath.workdps(30):
+        ref = [1 / (mpmath.exp(mpmath.mpf(xi)) + 1) for xi in (E - mu) / T]  # x of the rounded E, as the code sees it
+        n_ref = np.array([float(r) for r in ref])
+        d_ref = np.array([float(-r * (1 - r) / T) for r in ref])
+    np.testing.assert_allclose(pred.fermi(E, mu, T), n_ref, rtol=4 * eps, atol=0)
+    d = pred.fermi_derivative(E, mu, T)
+    empty = x >= 0
+    np.testing.assert_allclose(d[empty], d_ref[empty], rtol=4 * eps, atol=0)
+    np.testing.assert_allclose(d[~empty], d_ref[~empty], rtol=4 * eps, atol=eps / T)
 
 
 @pytest.mark.parametrize("flux", [0.001, -0.003, 0.01, 0.02])
