@@ -157,6 +157,7 @@ def _write_wannier90_hr(path: Path, mp=(4, 4, 1)) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_wannier90_hr_convention_matches_tr(tmp_path):
     """H_mn(R) = <m0|H|nR> of Wannier90 is T_R[m, n] (no sign change of R), with T_R = H(R) / ndegen(R)."""
     path = tmp_path / "known_hr.dat"
@@ -501,6 +502,7 @@ def test_chern8_reads_back_as_the_script_model():
         assert np.abs(read.bloch(k) - expected).max() < 1e-13
 
 
+@pytest.mark.slow
 def test_chern8_has_an_isolated_chern_band():
     """Band 3 (and 4) isolated by global gaps >= half its width, C = -1 (+1), continued from QWZ(m=1).
 

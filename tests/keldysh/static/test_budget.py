@@ -30,6 +30,7 @@ def test_edges_between_grid_points_are_found():
     assert np.abs(edges - exact).max() < 1e-9
 
 
+@pytest.mark.slow
 def test_dirac_point_between_grid_points_closes_the_gap():
     """qwz(2) has a Dirac point at (pi, pi); moved by 0.0123 it sits between grid points (the grid shows a gap
     of 2 x 0.0123): the certified edges touch and the band is not isolated."""

@@ -94,6 +94,7 @@ def test_chebyshev_route_agrees_with_supercell_route(model, f):
     assert np.abs(a.wigner(K) - b.wigner(K)).max() <= min(1e-10, a.error + b.error)
 
 
+@pytest.mark.slow
 def test_moment_error_estimate_is_honest():
     """W(H^2 Pi_1) at zero field, error below the estimate and the estimate below tol."""
     f = band_window(QWZ, 1, moment=2)

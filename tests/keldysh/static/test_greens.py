@@ -33,6 +33,7 @@ def test_spectral_function_is_positive_on_the_diagonal(spectral):
     assert np.abs(block - block.conj().transpose(0, 2, 1)).max() < 1e-12
 
 
+@pytest.mark.slow
 def test_spectral_sum_rule(spectral):
     """int A deps / 2 pi = 1 per orbital; a grid ending TAIL beyond the spectrum loses at most
     (eta / pi)(2 / TAIL) of Lorentzian tails (0.0127 here), plus the trapezoid error (negligible at h = eta/8)."""
@@ -44,6 +45,7 @@ def test_spectral_sum_rule(spectral):
     assert np.abs(missing - np.diag(np.diag(missing))).max() < 1e-3 * bound  # off-diagonal sum rule: 0
 
 
+@pytest.mark.slow
 def test_advanced_is_adjoint_of_retarded():
     E = np.array([-3.0, -1.7, -0.3, 1.1, 4.0])
     gr = greens_kernel(QWZ, FIELD, E, 0.5, kind="retarded", tol=1e-9)

@@ -143,6 +143,7 @@ def test_band_windows_sum_to_identity(projectors):
     assert np.abs(W - np.eye(model.norbs)).max() < 1e-12
 
 
+@pytest.mark.slow
 def test_band_windows_are_hermitian(projectors):
     """Pi~(-R + tau_b, tau_a) = conj Pi~(R + tau_a, tau_b) (Hermiticity plus magnetic translation invariance)."""
     model, cells, values = projectors
