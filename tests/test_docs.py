@@ -211,5 +211,9 @@ def test_python_examples_run(page: Path, number: int, code: str, isolated_regist
     elif page.name == "evolution.md":
         # filled lower band of qwz(1, 0.3), Chern number -1: sigma_yx = -sigma_xy = C = -1 in units of q^2/h
         assert abs(2 * np.pi * ns["j"][1] / 0.01 + 1) < 1e-4
+    elif page.name == "development.md":
+        # read_report gives the run back: Eq. 15 exact to O(hbar) on the three points, one row per point
+        assert ns["report"].summary.loc["total_spectral_weight[qwz]", "fitted_order"] >= 1.8
+        assert len(ns["points"]) == 3 and ns["points"].attrs["units"] == "dimensionless"
     elif "comparison" in ns:
         assert ns["comparison"].name in isolated_registry  # registered through the public API
