@@ -73,7 +73,6 @@ def test_kernels_are_cached_per_model_content_flux_and_function():
 
 @pytest.mark.slow
 def test_supercell_route_agrees_with_chebyshev():
-    pytest.importorskip("keldysh.static.supercell")
     field, f = UniformB(1 / 40), band_window(QWZ, 0)
     a = wigner_kernel(QWZ, field, f, tol=1e-10, method="supercell")
     b = wigner_kernel(QWZ, field, f, tol=1e-10, method="chebyshev")
