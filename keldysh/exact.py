@@ -53,6 +53,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .dynamics.uniform_fields import EvolvedState, evolve, evolve_greens
 from .fields import UniformB
 from .lattice import TightBinding, check_momenta
 from .spectral import BandWindow, FermiDirac, band_window
@@ -68,6 +69,10 @@ __all__ = [
     "BudgetError",
     "band_wigner",
     "clear_cache",
+    "evolved_current",
+    "evolved_greens",
+    "evolved_state",
+    "evolved_wigner",
     "fermi_wigner",
     "local_density_matrix",
     "wigner_kernel",
@@ -325,3 +330,172 @@ def local_density_matrix(
     Errors as :func:`fermi_wigner`.
     """
     return wigner_kernel(model, field, _occupation(mu, T), tol, method, budget).values[0]
+
+
+# --------------------------------------------------------------------------- uniform E and B together
+
+
+def evolved_state(
+    model: TightBinding,
+    fields,
+    mu: float | None,
+    T: float | None,
+    times: ArrayLike,
+    tol: float = 1e-10,
+    *,
+    method: str = "auto",
+    gauge: str = "landau_x",
+    band: int | None = None,
+    budget: Budget | None = None,
+) -> EvolvedState:
+    """The density matrix in uniform B and E at the output times, with current and error estimates.
+
+    Initial state rho(0) = n_F(H_B) (equilibrium in the uniform B at chemical potential
+    ``mu`` and temperature ``T``, k_B = 1; T = 0 needs mu in a gap of the magnetic
+    spectrum) or, with ``band=n`` (and mu = T = None), the projector on the isolated
+    band n; at t = 0 the uniform E of ``fields`` is switched on with its ramp
+    (temporal gauge: p = k - q A(t), dp/dt = qE; units hbar = a = 1, q folded into
+    the fields: beta = 2 pi flux / A_cell, the force qE in energy / a).
+
+    Parameters
+    ----------
+    model
+        2D :class:`TightBinding` (B normal to the plane, E in the plane), or a layered
+        3D model (a1, a2 in the xy plane, a3 along z; B along z, E in any direction).
+    fields
+        ``(UniformB(flux), UniformE(E, ramp))`` or one of them alone: B alone gives the
+        stationary equilibrium of the static solver, E alone the B = 0 evolution of
+        :mod:`keldysh.dynamics.evolution`.
+    mu, T
+        Initial chemical potential and temperature (energy units), or None with ``band``.
+    times
+        Output times (1/energy), strictly increasing, >= 0.
+    tol
+        Target of the error estimates of W (max over p and elements) and of the current.
+    method
+        ``"auto"`` (kernel route in 2D, supercell route in 3D), ``"kernel"`` (algorithm (b):
+        the dressed home-cell kernel evolved on an adaptive box, any flux, 2D) or
+        ``"supercell"`` (algorithm (a): magnetic Bloch sectors, rational flux).
+    gauge
+        Gauge used internally for B (results are gauge independent).
+    band
+        Start from the band projector Pi_band instead of n_F.
+    budget
+        Resource budget (:class:`Budget`); BudgetError beyond it.
+
+    Returns
+    -------
+    EvolvedState
+        ``.current`` (nt, d), ``.wigner(k)`` (nt, ..., N, N), ``.density()``,
+        ``.wigner_error``, ``.current_error``, ``.error_terms``, ``.info``.
+        Cached: the other ``evolved_*`` functions of the same request reuse it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad input (the message names the argument).
+    GapError
+        The magnetic field closes the gap a T = 0 occupation or a band projector needs
+        (magnetic breakdown), or E drives Zener tunnelling out of a projected band
+        above ``tol`` (Landau-Zener).
+    BudgetError
+        The request needs a box, mesh, memory or time beyond ``budget``.
+    """
+    return evolve(model, fields, mu, T, times, tol=tol, method=method, gauge=gauge, band=band, budget=budget)
+
+
+def evolved_current(
+    model: TightBinding,
+    fields,
+    mu: float | None,
+    T: float | None,
+    times: ArrayLike,
+    tol: float = 1e-10,
+    *,
+    method: str = "auto",
+    gauge: str = "landau_x",
+    band: int | None = None,
+    budget: Budget | None = None,
+) -> NDArray[np.float64]:
+    """Particle current per unit area (2D) or volume (3D) after switching on E in equilibrium in B.
+
+    j(t) = Tr_cell[rho(t) V(t)] / A_cell with V = i[H(t), r] (the paper's Eq. 34 quantity
+    divided by the charge q; the same quantity and sign as
+    :func:`keldysh.dynamics.evolution.current_density`; 2 pi j / (qE) is a conductivity in
+    units of q^2/h, so a filled set of bands of total Chern number C carries the Hall
+    current j = C (z x qE) / (2 pi), i.e. sigma_xy = -C q^2/h). Arguments and errors as
+    :func:`evolved_state`.
+
+    Returns
+    -------
+    ndarray, shape (len(times), d)
+        Units energy x a / a^d (hbar = 1).
+    """
+    return evolved_state(
+        model, fields, mu, T, times, tol, method=method, gauge=gauge, band=band, budget=budget
+    ).current
+
+
+def evolved_wigner(
+    model: TightBinding,
+    fields,
+    mu: float | None,
+    T: float | None,
+    times: ArrayLike,
+    k: ArrayLike,
+    tol: float = 1e-10,
+    *,
+    method: str = "auto",
+    gauge: str = "landau_x",
+    band: int | None = None,
+    budget: Budget | None = None,
+) -> NDArray[np.complex128]:
+    """Gauge-invariant Wigner function W(p, t) of the evolved density matrix at kinetic momenta p = ``k``.
+
+    W(p, t) = sum_s exp(-i p.s) rho~(r0 + s, r0; t), rho~ dressed with the straight
+    Wilson lines of B and of A(t) (docs/conventions.md), so that at B = 0
+    W(p, t) = rho_{k = p + q A(t)}(t) and at t = 0 W is :func:`fermi_wigner`.
+    Arguments and errors as :func:`evolved_state`.
+
+    Returns
+    -------
+    ndarray, shape (len(times), ..., N, N)
+        For k of shape (..., d); dimensionless (the paper's rho-hat(x, p), Eq. 1).
+    """
+    return evolved_state(
+        model, fields, mu, T, times, tol, method=method, gauge=gauge, band=band, budget=budget
+    ).wigner(k)
+
+
+def evolved_greens(
+    model: TightBinding,
+    fields,
+    mu: float | None,
+    T: float | None,
+    mean_time: float,
+    tau: ArrayLike,
+    k: ArrayLike,
+    tol: float = 1e-10,
+    *,
+    method: str = "auto",
+    gauge: str = "landau_x",
+    band: int | None = None,
+    budget: Budget | None = None,
+) -> tuple[NDArray[np.complex128], NDArray[np.complex128]]:
+    """Two-time Wigner functions W_<(p; T_m, tau) and W_R(p; T_m, tau) in uniform B and E.
+
+    G^<(t, t') = i U(t) rho(0) U(t')^dagger and G^R(t, t') = -i theta(t - t') U(t) U(t')^dagger
+    (theta(0) = 1/2) at t = T_m + tau/2, t' = T_m - tau/2, Wigner transformed at kinetic
+    momentum p with the Wilson line of the mean vector potential over [t', t]: the
+    conventions of :func:`keldysh.dynamics.evolution.wigner_greens` (to which this reduces
+    at B = 0), so that W_<(p; t, 0) = i W(p, t). Energy-resolved functions are the Fourier
+    transforms int dtau exp(i eps tau) W(p; T_m, tau). Arguments and errors as
+    :func:`evolved_state`; both times must be >= 0.
+
+    Returns
+    -------
+    (G_lesser, G_retarded), each of shape (len(tau), ..., N, N).
+    """
+    return evolve_greens(
+        model, fields, mu, T, mean_time, tau, k, tol=tol, method=method, gauge=gauge, band=band, budget=budget
+    )
