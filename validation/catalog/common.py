@@ -71,6 +71,7 @@ __all__ = [
     "band_wigners",
     "eigenprojectors",
     "generic_kpoints",
+    "interband_pauli",
     "local_occupation",
     "occupation_wigner",
 ]
@@ -155,6 +156,17 @@ def eigenprojectors(model, k: np.ndarray) -> np.ndarray:
     """Zero-field eigenprojectors P_n(k) of h(k), ascending energy, shape (len(k), N, N, N) [k, n, a, b]."""
     _, U = np.linalg.eigh(model.bloch(k))
     return np.einsum("kan,kbn->knab", U, U.conj())
+
+
+def interband_pauli(model, k: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Pauli components rho_perp_c = Tr(sigma_c (W - sum_n P_n W P_n)) of the interband part of a two-band W, (len(k), 3).
+
+    P_n(k) are the zero-field eigenprojectors (:func:`eigenprojectors`); (1/2) rho_perp . sigma is the part of W
+    that Eq. 26 predicts.
+    """
+    P = eigenprojectors(model, k)
+    interband = W - np.einsum("knab,kbc,kncd->kad", P, W, P)
+    return np.einsum("cab,kba->kc", PAULI, interband).real
 
 
 def band_wigners(model, field, k: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:

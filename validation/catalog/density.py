@@ -29,11 +29,11 @@ from ..registry import register
 from .common import (
     KPOINTS_TEXT,
     MODELS,
-    PAULI,
     STATES,
     State,
     eigenprojectors,
     generic_kpoints,
+    interband_pauli,
     local_occupation,
     occupation_wigner,
 )
@@ -70,10 +70,7 @@ def predicted_band_density(model, field, *, state: State) -> np.ndarray:
 def exact_transverse_density(model, field, *, tol: float, state: State) -> np.ndarray:
     """rho_perp_c(k) = Tr(sigma_c (W - sum_n P_n W P_n)), W = W(n_F(H)), shape (8, 3), dimensionless."""
     k = generic_kpoints(model)
-    W = occupation_wigner(model, field, state, k, tol)
-    P = eigenprojectors(model, k)
-    interband = W - np.einsum("knab,kbc,kncd->kad", P, W, P)
-    return np.einsum("cab,kba->kc", PAULI, interband).real
+    return interband_pauli(model, k, occupation_wigner(model, field, state, k, tol))
 
 
 def predicted_transverse_density(model, field, *, state: State) -> np.ndarray:

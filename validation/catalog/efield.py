@@ -63,7 +63,7 @@ from semiclassics.transport import hall_conductivity
 from ..comparison import Comparison
 from ..registry import register
 from ..sweep import ElectricField, Sweep
-from .common import KPOINTS_TEXT, MODELS, PAULI, STATES, State, eigenprojectors, generic_kpoints
+from .common import KPOINTS_TEXT, MODELS, STATES, State, eigenprojectors, generic_kpoints, interband_pauli
 
 __all__ = [
     "DIRECTION",
@@ -143,10 +143,7 @@ def _lattice_E(point: ElectricField) -> float:
 def exact_transverse_density(model, point: ElectricField, *, tol: float, model_key: str, state: State) -> np.ndarray:
     """rho_perp_c(p) = Tr(sigma_c (W - sum_n P_n W P_n)) of the exact Wigner density at the generic p, shape (8, 3)."""
     p, evo = _generic_evolution(model_key, _lattice_E(point), tol)
-    W = evo.density_matrix(initial_density(model, evo.k, state.f))[0]
-    P = eigenprojectors(model, p)
-    interband = W - np.einsum("knab,kbc,kncd->kad", P, W, P)
-    return np.einsum("cab,kba->kc", PAULI, interband).real
+    return interband_pauli(model, p, evo.density_matrix(initial_density(model, evo.k, state.f))[0])
 
 
 def exact_band_velocity(model, point: ElectricField, *, tol: float, model_key: str) -> np.ndarray:
