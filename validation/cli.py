@@ -2,8 +2,8 @@
 
 ::
 
-    keldysh-validate run [--suite default|quick] [--only NAME ...] [--out reports/]
-                         [--workers N | --dask local|tcp://HOST:PORT]
+    keldysh-validate run [--suite default|quick] [--only NAME ...] [--out reports/] [--replace]
+                         [--workers N | --dask local|tcp://HOST:PORT [--dask-timeout S]]
                          [--cache DIR | --no-cache] [--force]
                          [--sweep-variable flux|hbar|E] [--quiet]
     keldysh-validate list
@@ -29,6 +29,19 @@ run that is interrupted (Ctrl-C, a killed job, a lost node) is resumed by
 running the same command again: cached points are read back and only the
 missing ones are computed. ``--force`` recomputes every point (and overwrites
 the cache); ``--no-cache`` neither reads nor writes it.
+
+Faults do not stop a run: a comparison that raises (at some points or all), and
+a plugin that fails to load, get a report row with the verdict ``error`` naming
+the exception and the field point, the other comparisons complete, and the exit
+status is 1. A cached row that fails its integrity check is reported and
+recomputed (:mod:`validation.cache`).
+
+A report is never shrunk by accident: if ``--out`` holds a report listing
+comparisons that this run would not write (a narrower ``--only``, another
+suite), the run stops before computing anything and says so; ``--replace``
+overwrites it anyway. ``--sweep-variable flux`` (or ``E``) skips, with a
+message, the comparisons whose sweeps are of the other field; ``hbar`` applies
+to every sweep.
 """
 
 from __future__ import annotations
@@ -39,16 +52,18 @@ import fnmatch
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .cache import ResultsCache
+from .cache import CacheIntegrityWarning, ResultsCache
 from .comparison import Comparison
-from .convergence import run
+from .convergence import ERROR, ConvergenceResult, failed_result, run
 from .executor import make_executor
-from .registry import SUITES, available, get
+from .registry import SUITES, PluginLoadWarning, available, get, plugin_failures, plugins, suite_jobs
 from .report import write_reports
+from .report_guard import ReportShrinkError, check_replaces
 from .sweep import SWEEP_VARIABLES
 
 __all__ = ["main", "select"]
@@ -82,26 +97,122 @@ def _count(n: int, noun: str) -> str:
 def _executor(args: argparse.Namespace) -> Iterator[tuple[Executor, str]]:
     """The run's executor and a description of it (process pool, in-process, or Dask cluster)."""
     if args.dask:
-        from .cluster import dask_executor, require_distributed
+        from .cluster import SchedulerUnreachable, dask_executor, require_distributed
 
         try:
             require_distributed()
         except ImportError as exc:
             raise SystemExit(f"keldysh-validate: {exc}") from None
-        with dask_executor(args.dask, args.workers) as executor:
+        with contextlib.ExitStack() as stack:
+            try:
+                executor = stack.enter_context(dask_executor(args.dask, args.workers, timeout=args.dask_timeout))
+            except (ValueError, SchedulerUnreachable) as exc:
+                raise SystemExit(f"keldysh-validate: --dask {args.dask}: {exc}") from None
             yield executor, "a local Dask cluster" if args.dask == "local" else f"the Dask cluster at {args.dask}"
         return
     workers = args.workers or os.cpu_count() or 1
-    executor = make_executor(workers)
+    try:
+        executor = make_executor(workers)
+    except RuntimeError as exc:  # e.g. started from a script without a main guard
+        raise SystemExit(f"keldysh-validate: {exc}") from None
     try:
         yield executor, f"{workers} local worker process(es)" if workers > 1 else "1 process (in-process)"
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Cache-integrity and plugin warnings as one line each on stderr; others as Python shows them."""
+    if issubclass(category, (CacheIntegrityWarning, PluginLoadWarning)):
+        print(f"keldysh-validate: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _plan(args: argparse.Namespace, comparisons: list[Comparison]) -> list[Comparison]:
+    """The comparisons the run will evaluate: those the suite keeps and the sweep variable applies to.
+
+    Raises
+    ------
+    SystemExit
+        If nothing is left, saying why.
+    """
+    try:
+        kept = [c for c, _ in suite_jobs(args.suite, comparisons)]
+    except ValueError as exc:
+        raise SystemExit(f"keldysh-validate: {exc}") from None
+    if not kept:
+        names = ", ".join(c.name for c in comparisons[:6]) + (", ..." if len(comparisons) > 6 else "")
+        raise SystemExit(
+            f"keldysh-validate: the {args.suite} suite ({SUITES[args.suite]}) keeps none of the "
+            f"{_count(len(comparisons), 'selected comparison')} ({names}); nothing was run and {args.out}/ is "
+            "unchanged. Use --suite default"
+        )
+    if args.sweep_variable is None:
+        return kept
+    fits = [c for c in kept if c.sweep.can_express(args.sweep_variable)]
+    skipped = [c for c in kept if not c.sweep.can_express(args.sweep_variable)]
+    if skipped:
+        kind = "electric" if args.sweep_variable == "flux" else "magnetic"
+        print(
+            f"keldysh-validate: --sweep-variable {args.sweep_variable} does not apply to the {kind}-field sweeps of "
+            f"{_count(len(skipped), 'comparison')}, which are skipped: {', '.join(c.name for c in skipped)} "
+            "(--sweep-variable hbar applies to every sweep)",
+            file=sys.stderr,
+        )
+    if not fits:
+        raise SystemExit(
+            f"keldysh-validate: --sweep-variable {args.sweep_variable} applies to none of the selected comparisons; "
+            "nothing was run"
+        )
+    return fits
+
+
+def _plugin_rows(args: argparse.Namespace) -> list[ConvergenceResult]:
+    """Error rows for plugins that failed to load (a run of everything only; with --only, a warning line)."""
+    failures = plugin_failures()
+    if args.only:
+        for f in failures:
+            print(f"keldysh-validate: warning: {f.label} failed to load, so its comparisons are not in this run: "
+                  f"{f.error.error}: {f.error.message}", file=sys.stderr)
+        return []
+    return [
+        failed_result(
+            f.label,
+            f"The entry point {f.entry_point} = {f.value!r} (distribution {f.distribution or 'unknown'} "
+            f"{f.version or ''}) failed to load, so none of its comparisons ran.",
+            f.error,
+        )
+        for f in failures
+    ]
+
+
+def _guard(out: Path, names: list[str], replace: bool) -> None:
+    """SystemExit if writing a report of ``names`` into ``out`` would drop comparisons of the one there."""
+    try:
+        check_replaces(out, names, replace=replace)
+    except ReportShrinkError as exc:
+        raise SystemExit(f"keldysh-validate: {exc}") from None
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    comparisons = select(args.only)
-    cache = None if args.no_cache else ResultsCache(args.cache or Path(args.out) / "cache", force=args.force)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"keldysh-validate: --out {out} is a file, not a directory")
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: Path) -> int:
+    plugin_rows = _plugin_rows(args)
+    comparisons = _plan(args, select(args.only))
+    names = [c.name for c in comparisons] + [r.name for r in plugin_rows]
+    _guard(out, names, args.replace)
+    try:
+        cache = None if args.no_cache else ResultsCache(args.cache or out / "cache", force=args.force)
+    except OSError as exc:
+        raise SystemExit(f"keldysh-validate: --cache: {exc}") from None
     t0 = time.perf_counter()
     with _executor(args) as (executor, where):
         try:
@@ -114,6 +225,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 print(f"\ninterrupted: {cache.stored} finished point(s) are kept in {cache.directory}/; "
                       "run the same command again to resume", file=sys.stderr)
             raise
+        results += plugin_rows
         evaluation = time.perf_counter() - t0
         run_info = {
             "suite": f"{args.suite} ({SUITES[args.suite]})",
@@ -121,22 +233,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "evaluation_seconds": round(evaluation, 2),
             "results_cache": "not used" if cache is None else (
                 f"{cache.directory} ({cache.reused} point(s) read back, {cache.stored} computed"
-                + (", --force" if args.force else "") + ")"
+                + (", --force" if args.force else "")
+                + (f", {cache.rejected} row(s) failed the integrity check and were recomputed" if cache.rejected
+                   else "")
+                + ")"
             ),
+            "plugins": plugins(),
         }
         local_files = args.dask in (None, "local")  # figures drawn by workers must land on this filesystem
-        paths = write_reports(
-            results, args.out, context=[f"Suite `{args.suite}` ({SUITES[args.suite]}), {_count(len(results), 'comparison')}."],
-            executor=executor if local_files else None, run_info=run_info,
-        )
+        context = [f"Suite `{args.suite}` ({SUITES[args.suite]}), {_count(len(results), 'comparison')}."]
+        _guard(out, [r.name for r in results], args.replace)  # again: another run may have written there meanwhile
+        write_reports(results, out, context=context, executor=executor if local_files else None, run_info=run_info)
     elapsed = time.perf_counter() - t0
     width = max(len(r.name) for r in results)
     for r in results:
         lo, hi = r.order_ci
         order = f"{r.fitted_order:6.3f} [{lo:6.3f}, {hi:6.3f}]" if r.fit else f"{'--':>6} {'(not fitted)':>16}"
-        print(f"{r.name:<{width}}  {order}  {r.verdict}")
+        verdict = r.verdict
+        if r.onset is not None:
+            verdict += f" from {r.sweep.variable} = {r.onset:.4g}"
+        if r.errors:
+            verdict += f": {r.errors[0].describe()}" + (f" (+{len(r.errors) - 1} more)" if len(r.errors) > 1 else "")
+        print(f"{r.name:<{width}}  {order}  {verdict}")
     reused = f"; {cache.reused} point(s) from the cache" if cache is not None and cache.reused else ""
-    print(f"{_count(len(results), 'comparison')} in {elapsed:.1f} s on {where}{reused}; reports in {paths.summary.parent}/ (index.html)")
+    print(f"{_count(len(results), 'comparison')} in {elapsed:.1f} s on {where}{reused}; reports in {out}/ (index.html)")
+    if cache is not None and cache.rejected:
+        print(f"{_count(cache.rejected, 'cached row')} failed the integrity check (warnings above) and "
+              "were recomputed", file=sys.stderr)
+    errors = [r for r in results if r.verdict == ERROR]
+    if errors:
+        print(f"keldysh-validate: {_count(len(errors), 'comparison')} raised (verdict 'error'): "
+              f"{', '.join(r.name for r in errors)}; see their sections in {out}/index.md", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -258,11 +386,16 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--suite", choices=sorted(SUITES), default="default", help="which suite (default: default)")
     p_run.add_argument("--only", action="append", metavar="NAME", help="comparison name or shell pattern (repeatable)")
     p_run.add_argument("--out", default="reports", help="output directory (default: reports/)")
+    p_run.add_argument("--replace", action="store_true",
+                       help="overwrite a report in OUT even if it lists comparisons this run does not")
     p_run.add_argument("--workers", type=int, default=None,
-                       help="worker processes (default: all cores; 1 = in-process); with --dask local, the cluster size")
+                       help="worker processes (default: all cores; 1 = in-process); "
+                            "with --dask local, the cluster size")
     p_run.add_argument("--dask", metavar="ADDRESS", default=None,
                        help="run on a Dask cluster: 'local' (a LocalCluster here) or tcp://HOST:PORT "
                             "(needs the extra: pip install -e '.[dask]')")
+    p_run.add_argument("--dask-timeout", metavar="SECONDS", type=float, default=None,
+                       help="with --dask ADDRESS: seconds to wait for the scheduler to answer (default: 10)")
     p_run.add_argument("--cache", metavar="DIR", default=None,
                        help="results cache directory (default: OUT/cache); finished points are kept and reused")
     p_run.add_argument("--no-cache", action="store_true", help="neither read nor write the results cache")
@@ -289,10 +422,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if getattr(args, "workers", None) is not None and args.workers < 1:
-        parser.error("--workers must be >= 1")
-    if getattr(args, "no_cache", False) and (args.force or args.cache):
-        parser.error("--no-cache cannot be combined with --cache or --force")
+    if args.command == "run":
+        if args.workers is not None and args.workers < 1:
+            parser.error(f"--workers must be >= 1, got {args.workers}")
+        if args.no_cache and (args.force or args.cache):
+            parser.error("--no-cache cannot be combined with --cache or --force")
+        if args.dask_timeout is not None and not (args.dask and args.dask != "local"):
+            parser.error("--dask-timeout applies to --dask ADDRESS (a remote scheduler) only")
+        if args.dask_timeout is not None and not 0 < args.dask_timeout < float("inf"):
+            parser.error(f"--dask-timeout must be a positive number of seconds, got {args.dask_timeout}")
+        if args.dask_timeout is None:
+            from .cluster import DEFAULT_CONNECT_TIMEOUT
+
+            args.dask_timeout = DEFAULT_CONNECT_TIMEOUT
+        if args.only is not None:
+            empty = [p for p in args.only if not p.strip()]
+            if empty:
+                parser.error("--only needs a comparison name or a shell pattern, got an empty string")
     return args.func(args)
 
 

@@ -16,6 +16,9 @@ processes.
 
 from __future__ import annotations
 
+import inspect
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +31,28 @@ from .sweep import DEFAULT_SWEEP, Sweep
 __all__ = ["PREDICTION_KINDS", "Comparison"]
 
 PREDICTION_KINDS = ("printed", "corrected")
+
+#: How each callable is called: (attribute, positional arguments, keyword arguments, the call as documented).
+_CALLS = (
+    ("model", 0, (), "model()"),
+    ("exact", 2, ("tol",), "exact(model, field, *, tol)"),
+    ("prediction", 2, (), "prediction(model, field)"),
+    ("prediction_coarse", 2, (), "prediction_coarse(model, field)"),
+    ("annotate", 2, (), "annotate(model, field)"),
+)
+
+
+def _signature_problem(fn: Callable[..., Any], positional: int, keywords: tuple[str, ...]) -> str | None:
+    """Why ``fn`` cannot be called with ``positional`` arguments and ``keywords``; None if it can (or is opaque)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins and C callables without a signature: not checked
+        return None
+    try:
+        signature.bind(*([None] * positional), **dict.fromkeys(keywords))
+    except TypeError as exc:
+        return f"its signature is {signature} ({exc})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -107,19 +132,41 @@ class Comparison:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError("a comparison needs a non-empty name")
-        for attr in ("model", "exact", "prediction"):
-            if not callable(getattr(self, attr)):
-                raise TypeError(f"{self.name}: {attr} must be callable, got {getattr(self, attr)!r}")
-        for attr in ("prediction_coarse", "annotate"):
-            if getattr(self, attr) is not None and not callable(getattr(self, attr)):
-                raise TypeError(f"{self.name}: {attr} must be callable or None")
+            raise ValueError(f"a comparison needs a non-empty name (a str), got {self.name!r}")
+        if self.name != self.name.strip() or any(ch in self.name for ch in "\n\r\t"):
+            raise ValueError(f"name must not start or end with blanks or hold line breaks or tabs, got {self.name!r}")
+        for attr in ("description", "model_label", "equation", "points", "units", "difference"):
+            if not isinstance(getattr(self, attr), str):
+                raise TypeError(f"{self.name}: {attr} must be a str, got {type(getattr(self, attr)).__name__}")
+        for attr in ("model_label", "equation", "points"):
+            if not getattr(self, attr).strip():
+                raise ValueError(f"{self.name}: {attr} must not be empty")
+        if self.counterpart is not None and (not isinstance(self.counterpart, str) or not self.counterpart.strip()):
+            raise TypeError(f"{self.name}: counterpart must be a comparison name or None, got {self.counterpart!r}")
+        if self.counterpart == self.name:
+            raise ValueError(f"{self.name}: counterpart must name another comparison, not itself")
+        for attr, positional, keywords, call in _CALLS:
+            fn = getattr(self, attr)
+            if fn is None and attr in ("prediction_coarse", "annotate"):
+                continue
+            if not callable(fn):
+                optional = " or None" if attr in ("prediction_coarse", "annotate") else ""
+                raise TypeError(f"{self.name}: {attr} must be callable{optional}, got {fn!r}")
+            problem = _signature_problem(fn, positional, keywords)
+            if problem:
+                raise TypeError(f"{self.name}: {attr} is called as {call}, but {problem}")
         if self.prediction_kind not in PREDICTION_KINDS:
             raise ValueError(
                 f"{self.name}: prediction_kind must be one of {PREDICTION_KINDS}, got {self.prediction_kind!r}"
             )
         if not isinstance(self.sweep, Sweep):
             raise TypeError(f"{self.name}: sweep must be a validation.Sweep, got {type(self.sweep).__name__}")
+        for attr in ("expected_order", "exact_tol"):
+            value = getattr(self, attr)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{self.name}: {attr} must be a real number, got {type(value).__name__} {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"{self.name}: {attr} must be finite, got {value}")
         if not self.expected_order > 0:
             raise ValueError(f"{self.name}: expected_order must be positive, got {self.expected_order}")
         if not self.exact_tol >= 0:

@@ -13,22 +13,34 @@ in-process for ``workers=1``; or a Dask cluster's (:mod:`validation.cluster`).
 Nothing here changes a number: a serial, a process-pool and a Dask run give
 identical points, and this module is outside the results cache's code
 fingerprint (:func:`validation.provenance.code_fingerprint`).
+
+Faults are isolated: a point that raises comes back as a
+:class:`validation.points.PointError`, and so does every point of a task that
+never returns (a worker killed or out of memory, a task that cannot be sent).
+Before anything runs in other processes, every comparison is checked to pickle
+(:func:`validation.points.pickling_problem`: a comparison that does not gets
+errors naming the attribute, whatever the number of workers), and a script
+that would start worker processes without the ``if __name__ == "__main__":``
+guard is stopped with a message saying so (:func:`check_main_guard`).
 """
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
+import numbers
 import os
 import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .points import PointData, evaluate_task, model_key
+from .points import PointData, PointError, evaluate_task, model_key, pickling_problem
 from .sweep import Sweep, lattice_key
 
 if TYPE_CHECKING:
@@ -39,6 +51,7 @@ __all__ = [
     "BLAS_THREAD_VARIABLES",
     "SerialExecutor",
     "TaskKey",
+    "check_main_guard",
     "evaluate_points",
     "group_points",
     "make_executor",
@@ -70,7 +83,9 @@ def group_points(jobs: Iterable[tuple[Comparison, Sweep]]) -> dict[TaskKey, list
     return _group_items((c, s, v) for c, s in jobs for v in s.values)
 
 
-def _group_items(items: Iterable[tuple[Comparison, Sweep, float]]) -> dict[TaskKey, list[tuple[Comparison, Sweep, float]]]:
+def _group_items(
+    items: Iterable[tuple[Comparison, Sweep, float]],
+) -> dict[TaskKey, list[tuple[Comparison, Sweep, float]]]:
     """:func:`group_points` of individual (comparison, sweep, value) items."""
     groups: dict[TaskKey, list[tuple[Comparison, Sweep, float]]] = {}
     keys: dict[str, bytes] = {}
@@ -122,6 +137,72 @@ class SerialExecutor(Executor):
         return future
 
 
+def _main_guard_problem() -> str | None:
+    """Why spawning workers from here would re-run the calling script; None if it would not (see check_main_guard)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        return (
+            "worker processes are being started while this process is itself starting up as a worker: the main "
+            "script runs the validation at import"
+        )
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not os.path.isfile(path):
+        return None  # interactive session, python -c, or a frozen entry point: nothing is re-imported
+    outer = None
+    frame = sys._getframe(1)
+    while frame is not None:  # the outermost frame running the main script's own top-level code
+        if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
+            outer = frame
+        frame = frame.f_back
+    if outer is None:
+        return None
+    line = outer.f_lineno
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for stmt in tree.body:
+        if not stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            continue
+        if isinstance(stmt, ast.If) and _is_main_test(stmt.test):
+            return None
+        return f"the call at {path}:{line} is not inside `if __name__ == \"__main__\":`"
+    return None
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """True for ``__name__ == "__main__"`` (either order)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    consts = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and consts == ["__main__"]
+
+
+def check_main_guard() -> None:
+    """Raise if starting worker processes now would run the calling script again in every worker.
+
+    Worker processes are spawned: each imports the main script afresh (as
+    ``__mp_main__``), so a script whose top-level code calls ``run(workers > 1)``
+    outside ``if __name__ == "__main__":`` would start the run again in every
+    worker (which Python refuses, and the pool breaks without saying why).
+
+    Raises
+    ------
+    RuntimeError
+        Naming the script and line, and what to change.
+    """
+    problem = _main_guard_problem()
+    if problem:
+        raise RuntimeError(
+            f"worker processes (workers > 1) are spawned, and each imports the main script again: {problem}. "
+            "Put the script's top-level code under `if __name__ == \"__main__\":` (see the multiprocessing "
+            "guide, 'Safe importing of main module'), or run in-process with workers=1"
+        )
+
+
 def make_executor(workers: int | None = None) -> Executor:
     """An executor for sweep points.
 
@@ -134,10 +215,14 @@ def make_executor(workers: int | None = None) -> Executor:
     """
     if workers is None:
         workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
+        raise TypeError(f"workers must be an int >= 1 or None, got {workers!r}")
+    workers = int(workers)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if workers == 1:
         return SerialExecutor()
+    check_main_guard()
     return _SingleThreadedProcessPool(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
@@ -185,13 +270,23 @@ class _Progress:
         sys.stderr.flush()
 
 
+def _worker_failure(exc: BaseException) -> BaseException:
+    """The exception of a task that never returned, with what it most likely means."""
+    if isinstance(exc, BrokenProcessPool):
+        return RuntimeError(
+            "a worker process died while this task was queued or running (killed, out of memory, or a crash "
+            f"in native code); the pool is broken and its remaining tasks fail too ({exc})"
+        )
+    return exc
+
+
 def evaluate_points(
     jobs: Iterable[tuple[Comparison, Sweep]],
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = False,
     cache: ResultsCache | None = None,
-) -> dict[str, list[PointData]]:
+) -> dict[str, list[PointData | PointError]]:
     """Evaluate every comparison at every point of its sweep.
 
     Parameters
@@ -214,27 +309,46 @@ def evaluate_points(
     Returns
     -------
     dict
-        ``{comparison name: [PointData in sweep order]}``.
+        ``{comparison name: [PointData or PointError, in sweep order]}``. A
+        point that raised, or whose task never returned, is a
+        :class:`~validation.points.PointError`; a comparison that cannot run at
+        all (it does not pickle, for worker processes) has one PointError in
+        place of every point.
     """
     jobs = list(jobs)
     names = [c.name for c, _ in jobs]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate comparison names in one run: {sorted({n for n in names if names.count(n) > 1})}")
-    results: dict[str, dict[float, PointData]] = {name: {} for name in names}
-    if cache is not None:
-        for c, s in jobs:
+    results: dict[str, dict[float, PointData | PointError]] = {name: {} for name in names}
+    in_process = executor is None and (workers == 1 or (workers is None and (os.cpu_count() or 1) == 1))
+    in_process = in_process or isinstance(executor, SerialExecutor)
+    runnable = []
+    for c, s in jobs:
+        problem = None if in_process else pickling_problem(c)
+        if problem is not None:  # checked here, so the message is the same at any worker count
+            error = PointError(c.name, None, None, None, "setup", "PicklingError", problem)
+            results[c.name].update({v: error for v in s.values})
+            continue
+        runnable.append((c, s))
+        if cache is not None:
             results[c.name].update(cache.load(c, s))
-    groups = _group_items((c, s, v) for c, s in jobs for v in s.values if v not in results[c.name])
+    groups = _group_items((c, s, v) for c, s in runnable for v in s.values if v not in results[c.name])
     by_name = {c.name: (c, s) for c, s in jobs}
     own = executor is None and bool(groups)
     pool = make_executor(workers) if own else executor
     bar = _Progress(len(groups), enabled=progress and bool(groups))
 
-    def collect(future: Future, label: str) -> None:
+    def collect(future: Future, items: list[tuple[Comparison, Sweep, float]], label: str) -> None:
+        try:
+            outcome = future.result()
+        except Exception as exc:  # the task never returned: every point of it is an error
+            failure = _worker_failure(exc)
+            outcome = [PointError.from_exception(failure, c.name, "worker", s, v) for c, s, v in items]
         done: dict[str, list[PointData]] = {}
-        for point in future.result():
+        for point in outcome:
             results[point.name][point.sweep_value] = point
-            done.setdefault(point.name, []).append(point)
+            if isinstance(point, PointData):
+                done.setdefault(point.name, []).append(point)
         if cache is not None:
             for name, points in done.items():
                 cache.store(*by_name[name], points)
@@ -243,14 +357,18 @@ def evaluate_points(
     try:
         pending = {}
         for (variable, value, _), items in groups.items():
-            future = pool.submit(evaluate_task, items)
             label = f"{variable} {value:.3g}"
+            try:
+                future = pool.submit(evaluate_task, items)
+            except Exception as exc:  # e.g. a Dask client that cannot serialize the task
+                future = Future()
+                future.set_exception(exc)
             if future.done():  # the serial executor finishes at submit: report progress as it goes
-                collect(future, label)
+                collect(future, items, label)
             else:
-                pending[future] = label
+                pending[future] = (items, label)
         for future in as_completed(pending):
-            collect(future, pending[future])
+            collect(future, *pending[future])
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -10,12 +10,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import inspect
+import math
+import numbers
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from .comparison import Comparison
@@ -26,10 +33,13 @@ __all__ = [
     "FINGERPRINTED_SOURCES",
     "code_fingerprint",
     "comparison_parameters",
+    "describe_callable",
     "environment",
     "fingerprinted_files",
     "git_state",
+    "module_record",
     "package_version",
+    "qualified_name",
 ]
 
 #: Name of this project's distribution (pyproject.toml).
@@ -157,16 +167,95 @@ def code_fingerprint(comparison: Comparison) -> str:
     return digest.hexdigest()
 
 
+def module_record(module: str, imported: ModuleType | None = None) -> dict[str, Any]:
+    """``{"module": name, "path": its file or None}``: where a plugin's module lives (not imported here)."""
+    path = getattr(imported, "__file__", None)
+    if path is None:
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        path = spec.origin if spec is not None and spec.has_location else None
+    return {"module": module, "path": None if path is None else str(Path(path).resolve())}
+
+
+def qualified_name(obj: Any) -> str:
+    """``module:qualname`` of a function, class or method (``module:<lambda>`` for a lambda)."""
+    module = getattr(obj, "__module__", None) or "?"
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__qualname__
+    return f"{module}:{qualname}"
+
+
+#: ``<... at 0x7f...>``: a repr that names a memory address (it changes from run to run).
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _describe_value(value: Any) -> Any:
+    """A JSON-ready, run-independent description of an argument of a partial (no memory addresses)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, numbers.Complex):
+        return {"complex": [_describe_value(value.real), _describe_value(value.imag)]}
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        digest = hashlib.sha256(data.tobytes()).hexdigest()
+        return {"array": list(data.shape), "dtype": str(data.dtype), "sha256": digest}
+    if isinstance(value, (list, tuple)):
+        return [_describe_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _describe_value(value[k]) for k in sorted(value, key=str)}
+    if callable(value):
+        return describe_callable(value)
+    text = repr(value)
+    return f"<{qualified_name(type(value))} instance>" if _ADDRESS.search(text) else text
+
+
+def describe_callable(fn: Any) -> Any:
+    """A callable as its qualified name (``module:qualname``), never as a repr with a memory address.
+
+    A :func:`functools.partial` becomes ``{"function": ..., "args": [...],
+    "keywords": {...}}`` (arguments described the same way, keywords sorted;
+    arrays by shape, dtype and sha256); a bound method, ``{"method": ...,
+    "bound_to": ...}``; an instance with ``__call__``, ``{"callable": <its
+    class>, "value": <repr, or the class if the repr names an address>}``.
+    The result is JSON-ready and the same in every run.
+    """
+    if fn is None:
+        return None
+    if isinstance(fn, functools.partial):
+        return {
+            "function": describe_callable(fn.func),
+            "args": [_describe_value(a) for a in fn.args],
+            "keywords": {k: _describe_value(fn.keywords[k]) for k in sorted(fn.keywords)},
+        }
+    if inspect.ismethod(fn):
+        return {"method": qualified_name(fn.__func__), "bound_to": _describe_value(fn.__self__)}
+    if inspect.isfunction(fn) or inspect.isbuiltin(fn) or inspect.isclass(fn):
+        return qualified_name(fn)
+    text = repr(fn)
+    return {"callable": qualified_name(type(fn)), "value": None if _ADDRESS.search(text) else text}
+
+
 def comparison_parameters(comparison: Comparison, sweep: Sweep) -> dict[str, Any]:
-    """What defines a comparison's numbers, as JSON-ready values."""
+    """What defines a comparison's numbers, as JSON-ready values (the same in every run: no memory addresses).
+
+    Functions are given by their qualified names (:func:`describe_callable`).
+    """
     return {
         "name": comparison.name,
         "equation": comparison.equation,
         "prediction_kind": comparison.prediction_kind,
         "model": comparison.model_label,
-        "model_factory": repr(comparison.model),
-        "exact": repr(comparison.exact),
-        "prediction": repr(comparison.prediction),
+        "model_factory": describe_callable(comparison.model),
+        "exact": describe_callable(comparison.exact),
+        "prediction": describe_callable(comparison.prediction),
+        "prediction_coarse": describe_callable(comparison.prediction_coarse),
+        "annotate": describe_callable(comparison.annotate),
         "exact_tol": comparison.exact_tol,
         "expected_order": comparison.expected_order,
         "points": comparison.points,

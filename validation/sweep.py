@@ -41,6 +41,8 @@ which order the points run is :mod:`validation.executor`.
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +60,25 @@ __all__ = [
 
 #: The quantities a sweep can run over (module docstring).
 SWEEP_VARIABLES = ("flux", "hbar", "E")
+#: Largest flux per unit cell a sweep may reach: the lattice problem is periodic in the flux with period 1
+#: and flux 1 - f is the field -f, so above 1/2 a "small field" expansion has no meaning.
+MAX_FLUX = 0.5
+
+
+def lattice_key(value: float) -> str:
+    """A lattice field (flux per cell or |q E|) as a key: 12 significant digits.
+
+    Points whose lattice fields agree to 12 digits are the same lattice problem
+    (e.g. hbar * flux0 and the same flux of a flux sweep).
+    """
+    return f"{float(value):.12g}"
+
+
+def _real(value: object, name: str) -> float:
+    """``value`` as a float, if it is a real number (not a bool, a string or a complex); TypeError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -80,8 +101,11 @@ class ElectricField:
     hbar: float = 1.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.E) and math.isfinite(self.hbar) and self.E > 0 and self.hbar > 0):
-            raise ValueError(f"an electric-field point needs finite E > 0 and hbar > 0, got E={self.E}, hbar={self.hbar}")
+        for name in ("E", "hbar"):
+            value = _real(getattr(self, name), name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"an electric-field point needs a finite {name} > 0, got {name}={value}")
+            object.__setattr__(self, name, value)
 
     @property
     def strength(self) -> float:
@@ -115,9 +139,11 @@ class Sweep:
     E0: float | None = None
 
     def __post_init__(self) -> None:
-        if self.variable not in SWEEP_VARIABLES:
+        if not isinstance(self.variable, str) or self.variable not in SWEEP_VARIABLES:
             raise ValueError(f"unknown sweep variable {self.variable!r}; choose one of {SWEEP_VARIABLES}")
-        values = tuple(float(v) for v in self.values)
+        if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Iterable):
+            raise TypeError(f"values must be a sequence of numbers, got {type(self.values).__name__} {self.values!r}")
+        values = tuple(_real(v, f"values[{i}]") for i, v in enumerate(self.values))
         object.__setattr__(self, "values", values)
         if len(values) < 2:
             raise ValueError(f"a sweep needs at least 2 values, got {len(values)}")
@@ -125,15 +151,29 @@ class Sweep:
             raise ValueError(f"sweep values must be finite and positive, got {values}")
         if len(set(values)) != len(values):
             raise ValueError(f"sweep values must be distinct, got {values}")
+        object.__setattr__(self, "flux0", _real(self.flux0, "flux0"))
         if not (math.isfinite(self.flux0) and self.flux0 > 0):
             raise ValueError(f"flux0 must be finite and positive, got {self.flux0}")
         if self.flux0 != 1.0 and (self.variable != "hbar" or self.E0 is not None):
             raise ValueError("flux0 only applies to an hbar sweep of a magnetic field")
         if self.E0 is not None:
+            object.__setattr__(self, "E0", _real(self.E0, "E0"))
             if self.variable != "hbar":
                 raise ValueError("E0 only applies to an hbar sweep (an E sweep gives E itself)")
             if not (math.isfinite(self.E0) and self.E0 > 0):
                 raise ValueError(f"E0 must be finite and positive, got {self.E0}")
+        keys = [lattice_key(self.lattice_value(v)) for v in values]
+        if len(set(keys)) != len(keys):
+            raise ValueError(
+                f"sweep values must differ in the first 12 significant digits of their lattice field (they key the "
+                f"lattice problem and the results cache), got {values}"
+            )
+        if not self.electric and max(self.lattice_value(v) for v in values) > MAX_FLUX:
+            raise ValueError(
+                f"the flux per cell reaches {max(self.lattice_value(v) for v in values):.6g} > {MAX_FLUX}: the lattice "
+                "problem is periodic in the flux (period 1) and flux 1 - f is the field -f, so a sweep toward small "
+                "fields must stay below 1/2" + (" (flux = hbar * flux0)" if self.variable == "hbar" else "")
+            )
 
     @classmethod
     def log(
@@ -146,11 +186,16 @@ class Sweep:
         E0: float | None = None,
     ) -> Sweep:
         """``num`` log-spaced values from ``start`` to ``stop`` (both included)."""
+        if isinstance(num, bool) or not isinstance(num, numbers.Integral):
+            raise TypeError(f"num must be an integer, got {type(num).__name__} {num!r}")
         if num < 2:
             raise ValueError(f"num must be >= 2, got {num}")
-        if not (start > 0 and stop > 0):
-            raise ValueError(f"start and stop must be positive, got {start}, {stop}")
-        return cls(variable, tuple(np.geomspace(start, stop, num)), flux0, E0)
+        start, stop = _real(start, "start"), _real(stop, "stop")
+        if not (math.isfinite(start) and math.isfinite(stop) and start > 0 and stop > 0):
+            raise ValueError(f"start and stop must be finite and positive, got start={start}, stop={stop}")
+        if start == stop:
+            raise ValueError(f"start and stop must differ, got {start} for both")
+        return cls(variable, tuple(np.geomspace(start, stop, int(num))), flux0, E0)
 
     @property
     def electric(self) -> bool:
@@ -196,11 +241,20 @@ class Sweep:
         The values are kept exactly (e.g. rational fluxes that a supercell
         needs), descending, and the lowest value is always included.
         """
+        if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 2:
+            raise ValueError(f"num must be an integer >= 2, got {num!r}")
+        decades = _real(decades, "decades")
+        if not (math.isfinite(decades) and decades > 0):
+            raise ValueError(f"decades must be finite and positive, got {decades}")
         lo = min(self.values)
         inside = sorted(v for v in self.values if v <= lo * 10**decades * (1 + 1e-12))
         if len(inside) > num:
             inside = [inside[i] for i in np.unique(np.round(np.linspace(0, len(inside) - 1, num)).astype(int))]
         return Sweep(self.variable, tuple(reversed(inside)), self.flux0, self.E0)
+
+    def can_express(self, variable: str) -> bool:
+        """Whether :meth:`as_variable` can express this sweep in ``variable`` (hbar always; else its own variable)."""
+        return variable in ("hbar", self.variable, self.lattice_variable)
 
     def as_variable(self, variable: str) -> Sweep:
         """The same lattice problems expressed in another sweep variable.
@@ -209,6 +263,8 @@ class Sweep:
         from 1 down; ``"flux"`` / ``"E"`` go back to the lattice variable.
         Converting between magnetic and electric sweeps raises ValueError.
         """
+        if variable not in SWEEP_VARIABLES:
+            raise ValueError(f"unknown sweep variable {variable!r}; choose one of {SWEEP_VARIABLES}")
         if variable == self.variable:
             return self
         lattice = tuple(self.lattice_value(v) for v in self.values)
@@ -218,7 +274,11 @@ class Sweep:
             return Sweep("hbar", values, E0=scale) if self.electric else Sweep("hbar", values, scale)
         if variable in SWEEP_VARIABLES and variable == self.lattice_variable:
             return Sweep(variable, lattice)
-        raise ValueError(f"cannot express a {self.lattice_variable} sweep in {variable!r}")
+        raise ValueError(
+            f"cannot express a {self.lattice_variable} sweep in {variable!r}: a sweep of "
+            f"{'an electric' if self.electric else 'a magnetic'} field is expressed in "
+            f"{self.lattice_variable!r} or 'hbar'"
+        )
 
     def describe(self) -> str:
         """One line: variable, range, number of points."""
@@ -241,11 +301,3 @@ DEFAULT_SWEEP = Sweep.log(1e-2, 1e-4, 8)
 #: The quick sweep: 5 of its 8 points, over the same two decades.
 QUICK_SWEEP = DEFAULT_SWEEP.shortened(5, 2.0)
 
-
-def lattice_key(value: float) -> str:
-    """A lattice field (flux per cell or |q E|) as a key: 12 significant digits.
-
-    Points whose lattice fields agree to 12 digits are the same lattice problem
-    (e.g. hbar * flux0 and the same flux of a flux sweep).
-    """
-    return f"{float(value):.12g}"

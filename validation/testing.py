@@ -30,7 +30,7 @@ from keldysh.fields import UniformB
 
 from . import registry as _registry
 from .comparison import Comparison
-from .convergence import ConvergenceResult, run
+from .convergence import VERDICTS, ConvergenceResult, run
 from .registry import get, load_plugins
 from .sweep import ElectricField, Sweep
 
@@ -52,10 +52,14 @@ def run_cached(
     """
     resolved = [get(c) if isinstance(c, str) else c for c in comparisons]
     keys = [(c, sweep, suite) for c in resolved]
-    missing = [c for c, key in zip(resolved, keys) if key not in _CACHE]
+    missing = [c for c, key in zip(resolved, keys, strict=True) if key not in _CACHE]
     if missing:
-        for c, result in zip(missing, run(missing, suite=suite, sweep=sweep, workers=workers)):
-            _CACHE[(c, sweep, suite)] = result
+        by_name = {r.name: r for r in run(missing, suite=suite, sweep=sweep, workers=workers)}
+        dropped = [c.name for c in missing if c.name not in by_name]
+        if dropped:
+            raise ValueError(f"suite {suite!r} does not run {', '.join(dropped)} (see validation.registry.SUITES)")
+        for c in missing:
+            _CACHE[(c, sweep, suite)] = by_name[c.name]
     return [_CACHE[key] for key in keys]
 
 
@@ -90,7 +94,27 @@ def assert_order(
     Returns
     -------
     ConvergenceResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arguments of the wrong type or value (the message names the
+        argument): bounds that are not finite numbers, ``min_order`` above
+        ``max_order``, an unknown ``verdict``.
     """
+    for label, bound in (("min_order", min_order), ("max_order", max_order)):
+        if bound is None:
+            continue
+        if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{label} must be a number or None, got {type(bound).__name__} {bound!r}")
+        if not math.isfinite(bound):
+            raise ValueError(f"{label} must be finite (or None for no bound), got {bound}")
+    if min_order is not None and max_order is not None and min_order > max_order:
+        raise ValueError(f"min_order ({min_order}) must not exceed max_order ({max_order})")
+    if verdict is not None and verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    if not isinstance(comparison, (Comparison, str)):
+        raise TypeError(f"comparison must be a Comparison or a registered name, got {type(comparison).__name__}")
     (result,) = run_cached([comparison], sweep=sweep, suite=suite, workers=workers)
     order = result.fitted_order
     if verdict is not None:
@@ -139,6 +163,9 @@ def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, Comparison]:
     monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
     monkeypatch.setattr(_registry, "_PLUGINS_LOADED", True)
     monkeypatch.setattr(_registry, "_LOADED_ENTRY_POINTS", dict(_registry._LOADED_ENTRY_POINTS))
+    monkeypatch.setattr(_registry, "_PLUGIN_RECORDS", dict(_registry._PLUGIN_RECORDS))
+    monkeypatch.setattr(_registry, "_FAILURES", dict(_registry._FAILURES))
+    monkeypatch.setattr(_registry, "_ORIGINS", dict(_registry._ORIGINS))
     return _registry._REGISTRY
 
 

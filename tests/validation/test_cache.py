@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from validation import Sweep, register, run
-from validation.cache import ROW_COLUMNS, ResultsCache, comparison_identity
+from validation import EXACT, Sweep, register, run
+from validation.cache import ROW_COLUMNS, CacheIntegrityWarning, ResultsCache, comparison_identity
 from validation.cli import main
 from validation.testing import synthetic_comparison
 
@@ -128,7 +129,7 @@ def test_unpicklable_comparison_warns_and_runs(tmp_path):
     c = synthetic_comparison("local[synthetic]", {2: 1.0}, sweep=SWEEP, prediction=lambda model, field: np.sin(
         field.flux * (1 + np.arange(4) / 4)))
     cache = ResultsCache(tmp_path / "cache")
-    with pytest.warns(UserWarning, match="cannot be pickled"):
+    with pytest.warns(UserWarning, match="attribute 'prediction' .*cannot be pickled"):
         (result,) = run([c], workers=1, cache=cache)
     assert result.fitted_order == pytest.approx(2.0, abs=1e-3) and cache.stored == 0
 
@@ -150,12 +151,18 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["cache_a-synthetic.csv", "cache_a-synthetic.json"]
 
 
-def test_foreign_table_is_refused(tmp_path):
-    (a, _) = _comparisons(tmp_path / "log")
+def test_foreign_table_is_reported_and_replaced(tmp_path):
+    """A table of other columns (e.g. of an older cache format) is not used: warned about, recomputed, replaced."""
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
     (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "cache_a-synthetic.csv").write_text("x,y\n1,2\n")
-    with pytest.raises(ValueError, match="not a results-cache table"):
-        run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    table = tmp_path / "cache" / "cache_a-synthetic.csv"
+    table.write_text("x,y\n1,2\n")
+    with pytest.warns(CacheIntegrityWarning, match=r"cache_a-synthetic\.csv cannot be read .*not those of a results"):
+        (result,) = run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    assert _evaluations(log) == 6 and result.verdict == EXACT
+    rows = _rows(tmp_path / "cache")
+    assert list(rows) == ["cache_a-synthetic"] and len(rows["cache_a-synthetic"]) == 6
 
 
 # --- a run killed mid-way ------------------------------------------------------------
@@ -284,3 +291,218 @@ def test_cli_cache_flags(isolated_registry, tmp_path, capsys):
     assert (other / "cache_a-synthetic.json").exists()
     with pytest.raises(SystemExit):
         main(base + ["--no-cache", "--force"])
+
+
+# --- integrity: a damaged row never reaches a result ------------------------------------------
+def _flip_exponent_bit(text: str) -> str:
+    """A base64 .npy array with one exponent bit of its first float64 flipped."""
+    import base64
+    import io
+
+    array = np.load(io.BytesIO(base64.b64decode(text)))
+    bits = array.view(np.uint64).copy()
+    bits.flat[0] ^= np.uint64(1 << 55)
+    buffer = io.BytesIO()
+    np.save(buffer, bits.view(array.dtype))
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _rewrite(table: Path, row: int, column: str, change) -> None:
+    with table.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[row][column] = change(rows[row][column])
+    with table.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=ROW_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+DAMAGE = {
+    "exact": _flip_exponent_bit,
+    "predicted": _flip_exponent_bit,
+    "prediction_floor": lambda v: repr(float(v) + 1e-3),
+    "annotations": lambda v: v.replace("strong", "weak"),
+    "seconds": lambda v: "1e9",
+    "lattice_value": lambda v: repr(float(v) * 2),
+}
+
+
+@pytest.mark.parametrize("column", list(DAMAGE))
+def test_a_damaged_row_is_reported_and_recomputed(tmp_path, column):
+    """A flipped bit (or any edit) in any field of one row: warned about, naming file and row; the point is
+    recomputed, the results equal the undamaged run's, and the table is repaired."""
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
+    (before,) = run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    table = tmp_path / "cache" / "cache_a-synthetic.csv"
+    _rewrite(table, 2, column, DAMAGE[column])
+    cache = ResultsCache(tmp_path / "cache")
+    with pytest.warns(CacheIntegrityWarning, match=r"cache_a-synthetic\.csv, row 3 \(line 4, flux = .*checksum") as w:
+        (after,) = run([a], workers=1, cache=cache)
+    assert len(w) == 1 and "it is not used, and its points are recomputed" in str(w[0].message)
+    assert cache.rejected == 1 and cache.reused == 5 and cache.stored == 1 and _evaluations(log) == 7
+    assert after.verdict == before.verdict and after.fitted_order == before.fitted_order
+    for p, q in zip(before.points, after.points, strict=True):
+        assert np.array_equal(p.exact, q.exact) and p.prediction_floor == q.prediction_floor
+        assert p.annotations == q.annotations
+    again = ResultsCache(tmp_path / "cache")
+    run([a], workers=1, cache=again)  # repaired: no warning (pytest's filterwarnings=error would not be needed)
+    assert again.rejected == 0 and again.reused == 6
+
+
+def test_a_truncated_table_is_reported_and_recomputed(tmp_path):
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
+    (before,) = run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    table = tmp_path / "cache" / "cache_a-synthetic.csv"
+    text = table.read_text()
+    table.write_text(text[: text.index("\n", len(text) // 2) + 200])  # cut in the middle of a row
+    cache = ResultsCache(tmp_path / "cache")
+    with pytest.warns(CacheIntegrityWarning, match=r"cache_a-synthetic\.csv, row \d .*(cut short|checksum)"):
+        (after,) = run([a], workers=1, cache=cache)
+    assert 0 < cache.reused < 6 and cache.reused + cache.stored == 6
+    assert after.verdict == before.verdict and after.fitted_order == before.fitted_order
+    assert len(_rows(tmp_path / "cache")["cache_a-synthetic"]) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "garbage",
+    [b"\x00\xff\xfe not a table at all\n\x13", b"", b"lattice_variable,lattice_value\n", b'"unterminated\n'],
+    ids=["binary", "empty", "header-only", "unterminated-quote"],
+)
+def test_a_garbage_table_is_reported_and_recomputed(tmp_path, garbage):
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
+    (before,) = run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    (tmp_path / "cache" / "cache_a-synthetic.csv").write_bytes(garbage)
+    cache = ResultsCache(tmp_path / "cache")
+    with pytest.warns(CacheIntegrityWarning, match=r"cache_a-synthetic\.csv"):
+        (after,) = run([a], workers=1, cache=cache)
+    assert cache.reused == 0 and cache.stored == 6 and after.fitted_order == before.fitted_order
+
+
+def test_a_non_numeric_field_with_a_valid_checksum_does_not_decode(tmp_path):
+    """Even a row whose checksum matches (written by something else) is decoded with checks, never trusted."""
+    from validation.cache import row_checksum
+
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
+    run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    table = tmp_path / "cache" / "cache_a-synthetic.csv"
+    with table.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["prediction_floor"] = "not a number"
+    rows[1]["exact"] = "AAAA"
+    for row in rows[:2]:
+        row["checksum"] = row_checksum(row)
+    with table.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=ROW_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    cache = ResultsCache(tmp_path / "cache")
+    with pytest.warns(CacheIntegrityWarning, match="does not decode") as w:
+        run([a], workers=1, cache=cache)
+    assert len(w) == 2 and cache.rejected == 2 and cache.stored == 2 and cache.reused == 4
+
+
+@pytest.mark.slow
+def test_cli_reports_the_damaged_row_and_writes_the_same_report(isolated_registry, tmp_path, capsys):
+    """The issue's reproduction through the CLI: a flipped exponent bit, a rerun; the report is unchanged."""
+    log = tmp_path / "log"
+    for c in _comparisons(log):
+        register(c)
+    args = ["run", "--only", "cache_*", "--out", str(tmp_path / "r"), "--workers", "1", "--quiet"]
+    assert main(args) == 0
+    summary = (tmp_path / "r" / "summary.csv").read_text()
+    _rewrite(tmp_path / "r" / "cache" / "cache_b-synthetic.csv", 4, "exact", _flip_exponent_bit)
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"keldysh-validate: warning: results cache: .*cache_b-synthetic\.csv, row 5 .*checksum", err)
+    assert "1 cached row failed the integrity check (warnings above) and were recomputed" in err
+    assert (tmp_path / "r" / "summary.csv").read_text() == summary and _evaluations(log) == 13
+
+
+# --- two runs on one cache ---------------------------------------------------------------
+def test_opening_a_cache_keeps_the_temporary_files_of_live_processes(tmp_path):
+    from validation.cache import _HOST
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = cache_dir / f".cache_a-synthetic.csv.{_HOST}-{os.getpid()}.abcd1234.tmp"
+    gone = cache_dir / f".cache_a-synthetic.csv.{_HOST}-{dead.pid}.abcd1234.tmp"
+    elsewhere = cache_dir / f".cache_a-synthetic.csv.otherhost-{dead.pid}.abcd1234.tmp"
+    for path in (live, gone, elsewhere):
+        path.write_text("partial")
+    ResultsCache(cache_dir)
+    assert live.exists() and elsewhere.exists() and not gone.exists()
+
+
+CONCURRENT = """
+import sys
+import time
+
+import validation.cache
+from validation import ResultsCache, Sweep, run
+from validation.testing import synthetic_comparison
+
+write = validation.cache._atomic_write
+
+
+def slow_write(path, text):  # a slow disk: the window between reading a table and replacing it is wide
+    time.sleep(0.1)
+    write(path, text)
+
+
+validation.cache._atomic_write = slow_write
+
+values = [float(v) for v in sys.argv[2].split(",")]
+c = synthetic_comparison("shared[synthetic]", {{2: 1.0}}, sweep=Sweep("flux", tuple(values)), delay=0.05,
+                         log={log!r})
+(result,) = run([c], workers=1, cache=ResultsCache(sys.argv[1]))
+print(result.verdict)
+"""
+
+
+@pytest.mark.slow
+def test_two_runs_on_one_cache_lose_nothing(tmp_path):
+    """Two processes storing points of the same comparison into one cache at the same time: every point of both
+    ends up in the table, and no run fails (each store merges its points into the table under a lock)."""
+    log = tmp_path / "log"
+    script = tmp_path / "concurrent_run.py"
+    script.write_text(CONCURRENT.format(log=str(log)))
+    values = np.geomspace(1e-1, 1e-3, 24)
+    halves = [",".join(repr(float(v)) for v in values[0::2]), ",".join(repr(float(v)) for v in values[1::2])]
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(tmp_path / "cache"), half], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for half in halves
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert out.strip() == EXACT
+    rows = _rows(tmp_path / "cache")["shared-synthetic"]
+    assert len(rows) == 24 and _evaluations(log) == 24
+    c = synthetic_comparison("shared[synthetic]", {2: 1.0}, sweep=Sweep("flux", tuple(values)), delay=0.05,
+                             log=str(log))
+    cache = ResultsCache(tmp_path / "cache")
+    (result,) = run([c], workers=1, cache=cache)
+    assert cache.reused == 24 and cache.rejected == 0 and _evaluations(log) == 24 and result.verdict == EXACT
+    assert not list((tmp_path / "cache").glob(".*.tmp"))
+
+
+def test_a_table_of_the_format_before_checksums_is_stale_not_damaged(tmp_path, recwarn):
+    log = tmp_path / "log"
+    (a, _) = _comparisons(log)
+    run([a], workers=1, cache=ResultsCache(tmp_path / "cache"))
+    table = tmp_path / "cache" / "cache_a-synthetic.csv"
+    lines = table.read_text().splitlines()
+    table.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")  # drop the checksum column
+    cache = ResultsCache(tmp_path / "cache")
+    run([a], workers=1, cache=cache)
+    assert cache.reused == 0 and cache.stored == 6 and cache.rejected == 0
+    assert not [w for w in recwarn if issubclass(w.category, CacheIntegrityWarning)]

@@ -13,7 +13,6 @@ from validation.cli import main
 from validation.report import POINT_COLUMNS, SUMMARY_COLUMNS
 from validation.testing import synthetic_comparison
 
-
 SWEEP = Sweep.log(1e-1, 1e-4, 10)
 
 
@@ -108,3 +107,111 @@ def test_dask_without_the_extra_names_it(synthetic_suite, tmp_path, monkeypatch)
     with pytest.raises(SystemExit, match=r"pip install -e '\.\[dask\]'"):
         main(["run", "--only", "cli_*", "--out", str(tmp_path / "r"), "--dask", "local", "--quiet"])
     assert not (tmp_path / "r" / "summary.csv").exists()
+
+
+# --- a report is never shrunk by accident (issue 12, item 3) -----------------------------
+def _snapshot(out):
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_a_narrower_run_does_not_overwrite_a_report(synthetic_suite, tmp_path):
+    out = tmp_path / "reports"
+    base = ["run", "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(base + ["--only", "cli_*"]) == 0
+    before = _snapshot(out)
+    with pytest.raises(SystemExit) as exc:
+        main(base + ["--only", "cli_floor*"])
+    message = str(exc.value)
+    assert f"{out}/ holds a report of 3 comparison(s); this run would write 1 and drop 2 of them" in message
+    assert "cli_printed[synthetic], cli_corrected[synthetic]" in message and "--replace" in message
+    assert _snapshot(out) == before
+    assert main(base + ["--only", "cli_floor*", "--replace"]) == 0
+    with (out / "summary.csv").open() as fh:
+        assert [row["comparison"] for row in csv.DictReader(fh)] == ["cli_floor[synthetic]"]
+
+
+@pytest.mark.slow
+def test_an_empty_selection_changes_nothing(synthetic_suite, tmp_path):
+    """The issue's reproduction: `--suite quick --only 'cme*'` keeps nothing (3D models); it used to write an empty
+    report over a full one and crash."""
+    out = tmp_path / "reports"
+    base = ["run", "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(base + ["--only", "cli_*"]) == 0
+    before = _snapshot(out)
+    with pytest.raises(SystemExit, match=r"the quick suite \(two-band 2D models only.*\) keeps none of the 4 "
+                                         r"selected comparisons \(cme_bloch\[weyl\].*nothing was run"):
+        main(base + ["--suite", "quick", "--only", "cme*"])
+    assert _snapshot(out) == before
+
+
+def test_check_replaces_reads_the_summary(tmp_path):
+    from validation.report_guard import ReportShrinkError, check_replaces
+
+    check_replaces(tmp_path / "nothing_here", ["a"])  # no report: nothing to protect
+    (tmp_path / "summary.csv").write_text("comparison,verdict\na,x\nb,y\n")
+    check_replaces(tmp_path, ["b", "a", "c"])
+    with pytest.raises(ReportShrinkError, match=r"drop 1 of them \(b\)"):
+        check_replaces(tmp_path, ["a"])
+    check_replaces(tmp_path, ["a"], replace=True)
+    (tmp_path / "summary.csv").write_bytes(b"\xff\xfe broken")
+    check_replaces(tmp_path, ["a"])  # an unreadable report protects nothing
+
+
+# --- arguments (issue 12, item 7) ---------------------------------------------------------------
+@pytest.fixture
+def mixed_suite(isolated_registry):
+    register(synthetic_comparison("mixed_b[synthetic]", {2: 1.0}, sweep=Sweep.log(1e-1, 1e-3, 5)))
+    register(synthetic_comparison("mixed_e[synthetic]", {2: 1.0}, sweep=Sweep.log(1e-1, 1e-3, 5, variable="E")))
+
+
+@pytest.mark.slow
+def test_sweep_variable_skips_sweeps_of_the_other_field(mixed_suite, tmp_path, capsys):
+    """--sweep-variable flux on a mixed suite used to fail with 'cannot express a E sweep in flux'."""
+    out = tmp_path / "flux"
+    assert main(["run", "--only", "mixed_*", "--out", str(out), "--workers", "1", "--quiet",
+                 "--sweep-variable", "flux"]) == 0
+    err = capsys.readouterr().err
+    assert ("--sweep-variable flux does not apply to the electric-field sweeps of 1 comparison, which are skipped: "
+            "mixed_e[synthetic] (--sweep-variable hbar applies to every sweep)") in err
+    with (out / "summary.csv").open() as fh:
+        assert [(r["comparison"], r["sweep"]) for r in csv.DictReader(fh)] == [("mixed_b[synthetic]", "flux")]
+    out = tmp_path / "hbar"
+    assert main(["run", "--only", "mixed_*", "--out", str(out), "--workers", "1", "--quiet",
+                 "--sweep-variable", "hbar"]) == 0
+    with (out / "summary.csv").open() as fh:
+        assert {r["sweep"] for r in csv.DictReader(fh)} == {"hbar"}
+    with pytest.raises(SystemExit, match="--sweep-variable E applies to none of the selected comparisons"):
+        main(["run", "--only", "mixed_b*", "--out", str(tmp_path / "none"), "--workers", "1", "--quiet",
+              "--sweep-variable", "E"])
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--workers", "0"], "--workers must be >= 1, got 0"),
+        (["--workers", "two"], "argument --workers: invalid int value: 'two'"),
+        (["--only", ""], "--only needs a comparison name or a shell pattern"),
+        (["--dask-timeout", "5"], "--dask-timeout applies to --dask ADDRESS"),
+        (["--dask", "tcp://127.0.0.1:8786", "--dask-timeout", "-1"], "--dask-timeout must be a positive number"),
+        (["--sweep-variable", "B"], "argument --sweep-variable: invalid choice: 'B'"),
+        (["--suite", "slow"], "argument --suite: invalid choice: 'slow'"),
+        (["--no-cache", "--force"], "--no-cache cannot be combined with --cache or --force"),
+    ],
+)
+def test_bad_arguments_are_named(synthetic_suite, tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--only", "cli_*", "--out", str(tmp_path / "r"), "--quiet", *extra])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_out_that_is_a_file_is_named(synthetic_suite, tmp_path):
+    (tmp_path / "r").write_text("not a folder")
+    with pytest.raises(SystemExit, match="--out .* is a file, not a directory"):
+        main(["run", "--only", "cli_*", "--out", str(tmp_path / "r"), "--workers", "1", "--quiet"])
+    (tmp_path / "c").write_text("not a folder")
+    with pytest.raises(SystemExit, match="--cache: results cache .* exists and is not a directory"):
+        main(["run", "--only", "cli_*", "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c"),
+              "--workers", "1", "--quiet"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 
 import pytest
 
@@ -15,7 +17,7 @@ if os.environ.get("CI"):  # CI installs the extra: a missing dask there is a fai
 else:
     pytest.importorskip("distributed")
 
-from validation.cluster import dask_executor, worker_blas_threads  # noqa: E402
+from validation.cluster import SchedulerUnreachable, check_address, dask_executor, worker_blas_threads  # noqa: E402
 
 SWEEP = Sweep.log(1e-1, 1e-4, 7)
 #: A real comparison (exact kernels on the workers) on a short sweep, plus synthetic ones.
@@ -64,10 +66,91 @@ def test_local_cluster_workers_are_single_threaded():
         assert env["OMP_NUM_THREADS"] == "1" and env["OPENBLAS_NUM_THREADS"] == "1"
 
 
-def test_bad_addresses_are_refused():
-    with pytest.raises(ValueError, match="tcp://HOST:PORT"):
-        with dask_executor("localhost:8786"):
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("localhost:8786", r"looks like tcp://HOST:PORT .*got 'localhost:8786'"),
+        ("tcp://127.0.0.1:notaport", r"got 'tcp://127.0.0.1:notaport' \(invalid literal"),
+        ("tcp://:8786", r"got 'tcp://:8786'"),
+        ("tcp://127.0.0.1:99999", r"got 'tcp://127.0.0.1:99999'"),
+        ("foo://127.0.0.1:8786", r"unknown scheme 'foo'"),
+    ],
+)
+def test_malformed_addresses_are_refused(address, message):
+    with pytest.raises(ValueError, match=message):
+        with dask_executor(address):
             pass
-    with pytest.raises(ValueError, match="workers must be >= 1"):
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="workers must be an int >= 1, got 0"):
         with dask_executor("local", workers=0):
             pass
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        with dask_executor("tcp://127.0.0.1:8786", timeout=0):
+            pass
+    with pytest.raises(TypeError, match="address must be a str"):
+        check_address(8786)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_fails_within_the_timeout():
+    """Nothing listens at the port: one SchedulerUnreachable (an OSError) naming the address and the timeout."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(SchedulerUnreachable, match=rf"no Dask scheduler answered at {address} within 1 s"):
+        with dask_executor(address, timeout=1):
+            pass
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never answers (not a Dask scheduler)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+@pytest.mark.slow
+def test_a_server_that_is_not_a_scheduler_fails_within_the_timeout(silent_server):
+    """Dask's own connect timeout does not cover the handshake: without the deadline this would hang."""
+    with pytest.raises(SchedulerUnreachable, match="accepted the connection but did not answer as a Dask scheduler"):
+        with dask_executor(silent_server, timeout=1):
+            pass
+
+
+@pytest.mark.slow
+def test_cli_reports_a_bad_scheduler_in_one_line(silent_server, tmp_path, isolated_registry):
+    register(synthetic_comparison("dask_bad[synthetic]", {2: 1.0}, sweep=SWEEP))
+    args = ["run", "--only", "dask_bad*", "--out", str(tmp_path / "r"), "--quiet"]
+    with pytest.raises(SystemExit) as exc:
+        main(args + ["--dask", silent_server, "--dask-timeout", "1"])
+    assert str(exc.value).startswith(f"keldysh-validate: --dask {silent_server}: ") and "\n" not in str(exc.value)
+    assert "did not answer as a Dask scheduler within 1 s" in str(exc.value)
+    with pytest.raises(SystemExit, match="looks like tcp://HOST:PORT"):
+        main(args + ["--dask", "localhost:8786"])
+    assert not (tmp_path / "r" / "summary.csv").exists()

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from keldysh import models
-from validation import ALL_ORDERS, EXACT, FAILS, INCONCLUSIVE, Comparison, Sweep, run
-from validation.convergence import classify, fit_order, max_residual, norm_residual
+from validation import ALL_ORDERS, ERROR, EXACT, FAILS, INCONCLUSIVE, NONPERTURBATIVE, Comparison, Sweep, run
+from validation.convergence import classify, find_onset, fit_order, max_residual, norm_residual
 from validation.testing import synthetic_comparison
 
 SWEEP = Sweep.log(1e-1, 1e-4, 10)
@@ -62,7 +62,8 @@ def test_fit_rejects_bad_input():
 
 @pytest.mark.parametrize(
     "order, verdict",
-    [(2.0, EXACT), (1.8, EXACT), (1.79, INCONCLUSIVE), (1.5, INCONCLUSIVE), (1.21, INCONCLUSIVE), (1.2, FAILS), (0.9, FAILS)],
+    [(2.0, EXACT), (1.8, EXACT), (1.79, INCONCLUSIVE), (1.5, INCONCLUSIVE), (1.21, INCONCLUSIVE), (1.2, FAILS),
+     (0.9, FAILS)],
 )
 def test_classify_thresholds(order, verdict):
     assert classify(order) == verdict
@@ -117,9 +118,9 @@ def test_taylor_remainder_of_sine():
         equation="Taylor",
         exact_tol=1e-16,
     )
-    r = _run(c, Sweep.log(1.0, 1e-1, 6))
+    r = _run(c, Sweep.log(0.5, 5e-2, 6))  # flux sweeps stop at 1/2 (the lattice problem is periodic in the flux)
     assert r.fitted_order == pytest.approx(5.0, abs=0.05)
-    assert r.points[-1].residual == pytest.approx(0.1**5 / 120, rel=1e-3)
+    assert r.points[-1].residual == pytest.approx(0.05**5 / 120, rel=1e-3)
     assert r.verdict == EXACT
 
 
@@ -163,8 +164,10 @@ def test_process_pool_matches_serial():
 
 def test_shape_mismatch_is_an_error():
     bad = dataclasses.replace(synthetic_comparison("shapes", {2: 1.0}), prediction=_sine_taylor)
-    with pytest.raises(ValueError, match="shape"):
-        run([bad], sweep=Sweep.log(1e-1, 1e-2, 3), workers=1)
+    (r,) = run([bad], sweep=Sweep.log(1e-1, 1e-2, 3), workers=1)
+    assert r.verdict == ERROR and len(r.errors) == 3 and r.points == ()
+    assert {e.stage for e in r.errors} == {"compare"}
+    assert "exact observable has shape (4,) but the prediction has shape ()" in r.errors[0].message
 
 
 def test_steep_onset_is_flagged():
@@ -174,3 +177,116 @@ def test_steep_onset_is_flagged():
     assert any("far above the expected 2" in n for n in r.notes)
     quad = _run(synthetic_comparison("quad_no_flag", {2: 0.7}))
     assert not any("far above" in n for n in quad.notes)
+
+
+# --- errors at some points -------------------------------------------------------------
+def _raises_above(model, field, *, tol, limit, n=4):
+    """The synthetic exact side (residual x^2), raising GapError above flux ``limit``."""
+    from keldysh.errors import GapError
+
+    if field.flux > limit:
+        raise GapError(f"the field closes the gap at flux {field.flux}")
+    x = field.flux * (1 + np.arange(n) / n)
+    return np.sin(x) + x**2
+
+
+def test_a_point_that_raises_is_named_and_the_rest_is_fitted():
+    c = synthetic_comparison("raises_once", {2: 1.0}, exact=functools.partial(_raises_above, limit=0.05))
+    other = synthetic_comparison("fine", {2: 1.0})
+    r, fine = run([c, other], sweep=SWEEP, workers=1)
+    assert fine.verdict == EXACT and not fine.errors
+    assert r.verdict == ERROR and len(r.points) == 9
+    (error,) = r.errors
+    assert (error.name, error.lattice_variable, error.lattice_value) == ("raises_once", "flux", 0.1)
+    assert error.stage == "exact"
+    assert error.error == "keldysh.errors.GapError" and "closes the gap at flux 0.1" in error.message
+    assert "GapError" in error.traceback
+    assert error.describe() == "keldysh.errors.GapError at flux = 0.1 (in exact): the field closes the gap at flux 0.1"
+    assert r.fitted_order == pytest.approx(2.0, abs=1e-6) and r.fit.n_points == 9
+    assert any("fitted on the 9 points above the floor among the 9 of 10 that did not raise" in n for n in r.notes)
+    assert any("would be 'exact to O(hbar)'" in n for n in r.notes)
+
+
+def test_too_few_points_left_fit_nothing():
+    c = synthetic_comparison("raises_mostly", {2: 1.0}, exact=functools.partial(_raises_above, limit=2.5e-4))
+    (r,) = run([c], sweep=SWEEP, workers=1)
+    assert r.verdict == ERROR and r.fit is None and len(r.errors) == 8 and len(r.points) == 2
+    assert "2 of 10 points did not raise: too few above the floor to fit an order" in r.notes
+
+
+def _nan_exact(model, field, *, tol):
+    return np.full(4, np.nan)
+
+
+def test_a_non_finite_residual_is_an_error_not_a_number():
+    c = synthetic_comparison("nan", {2: 1.0}, exact=_nan_exact)
+    (r,) = run([c], sweep=Sweep.log(1e-1, 1e-2, 3), workers=1)
+    assert r.verdict == ERROR and r.points == () and math.isnan(r.max_residual)
+    assert {e.stage for e in r.errors} == {"residual"} and "non-finite residual" in r.errors[0].message
+
+
+# --- non-perturbative onset -------------------------------------------------------------------------
+def _analysed(residual, x, floor=1e-10, expected_order=2.0):
+    """analyse() of closed-form residuals r(x) at the sweep values x (exact = r, prediction = 0)."""
+    from validation.convergence import analyse
+    from validation.points import PointData
+
+    sweep = Sweep("flux", tuple(x))
+    c = synthetic_comparison("closed_form", {2: 1.0}, exact_tol=floor, expected_order=expected_order, sweep=sweep)
+    data = [PointData(c.name, v, v, np.array([residual(v)]), np.array([0.0]), 0.0, 0.0) for v in sweep.values]
+    return analyse(c, sweep, data)
+
+
+#: The sweep of chiral_anomaly_E[weyl] (|qE| at t = 1), as a synthetic variable.
+ONSET_X = (0.05, 0.2, 0.3, 0.4, 0.45, 0.48)
+
+
+def test_find_onset_rule():
+    """Steep (> 3 x expected) and growing (d ln s / d ln x >= 1/2) slopes at the large-field end."""
+    x = np.geomspace(0.1, 0.5, 8)
+    assert find_onset(x, x**2, 2.0) is None  # power law: constant slope
+    assert find_onset(x, x**12, 2.0) is None  # a steep power law is still a power: slopes do not grow
+    assert find_onset(x, x**2 + 1e-3, 2.0) is None  # power law levelling into a floor: slopes below the order
+    onset = find_onset(x, np.exp(x / 0.01), 2.0)  # slope x / x0 = 10 .. 50, growing like x
+    assert onset is not None and onset.start == 0
+    assert onset.slopes == pytest.approx(np.diff(x / 0.01) / np.diff(np.log(x)), rel=1e-12)
+    x = np.geomspace(1e-2, 0.5, 20)
+    tail = find_onset(x, x**2 + 1e-7 * np.exp(x / 0.02), 2.0)  # power law, then an exponential at the end
+    assert tail is not None and tail.start == 16 and len(tail.slopes) == 3 and min(tail.slopes) > 6
+    assert find_onset(x[:2], np.exp(x[:2] / 0.01), 2.0) is None  # two points: no growth measured
+
+
+def test_power_law_is_not_an_onset():
+    r = _analysed(lambda v: 0.3 * v**2, np.geomspace(1e-1, 1e-4, 8))
+    assert r.verdict == EXACT and r.onset is None and r.fitted_order == pytest.approx(2.0, abs=1e-9)
+
+
+def test_power_law_with_floor_is_not_an_onset():
+    r = _analysed(lambda v: 0.3 * v**2 + 3e-10, np.geomspace(1e-1, 1e-4, 8), floor=1e-9)
+    assert r.verdict == EXACT and r.onset is None and any(p.at_floor for p in r.points)
+
+
+def test_exponential_onset_after_the_floor():
+    """Residual at the floor, then exp(x / x0): the verdict names the onset, no order is fitted."""
+    r = _analysed(lambda v: 1e-15 + np.exp((v - 0.5) / 0.01), ONSET_X)  # 2e-9 at 0.3: above 10x the floor
+    assert r.verdict == NONPERTURBATIVE and r.onset == 0.3 and r.fit is None and math.isnan(r.fitted_order)
+    assert r.fitted_points == ()
+    assert r.notes[0].startswith("non-perturbative onset at flux = 0.3: from there the residual grows faster than any")
+    assert "below it the prediction agrees to within 10x the error floor at every field (up to flux = 0.2" in r.notes[1]
+    assert "from flux = 0.3" in r.summary() and "onset" in r.residual_table()
+
+
+def test_exponential_onset_after_a_power_law():
+    """x^2 below, an exponential above: the order is fitted below the onset, the verdict names the onset."""
+    x = np.geomspace(1e-2, 0.5, 20)
+    r = _analysed(lambda v: v**2 + 1e-7 * np.exp(v / 0.02), x)
+    assert r.verdict == NONPERTURBATIVE and r.onset == x[16]
+    assert r.fitted_order == pytest.approx(2.0, abs=0.05)
+    assert all(p.sweep_value < r.onset for p in r.fitted_points) and len(r.fitted_points) >= 3
+    assert "below it the order fitted on" in r.notes[1] and "'exact to O(hbar)'" in r.notes[1]
+
+
+def test_onset_above_a_failing_order_fails():
+    x = np.geomspace(1e-2, 0.5, 20)
+    r = _analysed(lambda v: v + 1e-7 * np.exp(v / 0.02), x)
+    assert r.verdict == FAILS and r.onset == x[16] and r.fitted_order == pytest.approx(1.0, abs=0.05)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import re
 import sys
 import textwrap
 import tomllib
@@ -13,7 +14,14 @@ import pytest
 
 from validation import Comparison, available, get, load_plugins, register, registry, unregister
 from validation.provenance import DISTRIBUTION
-from validation.registry import ENTRY_POINT_GROUP, NotInstalledError, suite_jobs
+from validation.registry import (
+    ENTRY_POINT_GROUP,
+    NotInstalledError,
+    PluginLoadWarning,
+    plugin_failures,
+    plugins,
+    suite_jobs,
+)
 from validation.testing import synthetic_comparison
 
 PLUGIN_SOURCE = textwrap.dedent(
@@ -101,13 +109,34 @@ def test_entry_points_register_third_party_comparisons(isolated_registry, plugin
     assert available().count("plugin_callable[synthetic]") == 1
 
 
-def test_broken_entry_point_is_named(isolated_registry, plugin_module, monkeypatch):
-    _fake_entry_points(monkeypatch, f"{plugin_module}:broken")
-    with pytest.raises(RuntimeError, match="boom"):
+def test_broken_entry_point_is_skipped_and_named(isolated_registry, plugin_module, monkeypatch):
+    """A plugin that raises, or whose module does not import, is skipped with a warning naming it; the others load."""
+    _fake_entry_points(monkeypatch, f"{plugin_module}:broken", "no_such_module_anywhere", f"{plugin_module}:more")
+    with pytest.warns(PluginLoadWarning) as caught:
         load_plugins(force=True)
-    _fake_entry_points(monkeypatch, "no_such_module_anywhere")
-    with pytest.raises(RuntimeError, match="entry point 'ep0'.*failed to load"):
-        load_plugins(force=True)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert re.search(r"entry point 'ep0' \(third_party_comparisons:broken\).*failed.*RuntimeError: boom", messages)
+    assert re.search(r"entry point 'ep1' \(no_such_module_anywhere\).*ModuleNotFoundError", messages)
+    assert "plugin_callable[synthetic]" in available()
+    failures = {f.entry_point: f for f in plugin_failures()}
+    assert set(failures) >= {"ep0", "ep1"}
+    assert failures["ep0"].error.stage == "plugin" and failures["ep0"].error.message == "boom"
+    assert failures["ep0"].label == "plugin ep0 (third_party_comparisons:broken)"
+    records = {p["entry_point"]: p for p in plugins()}
+    # importing the module registers one comparison, calling `more` the other: both are the plugin's
+    assert set(records["ep2"]["comparisons"]) == {"plugin_module[synthetic]", "plugin_callable[synthetic]"}
+    assert records["ep2"]["error"] is None
+    assert records["ep2"]["module"] == plugin_module and records["ep2"]["path"].endswith("third_party_comparisons.py")
+    assert records["ep0"]["error"] == "RuntimeError while loading the plugin: boom"
+
+
+def test_plugin_provenance_names_distribution_version_and_module():
+    """The built-in catalog, as every plugin, is recorded with its distribution, version, module and file."""
+    (builtin,) = [p for p in plugins() if p["entry_point"] == "builtin"]
+    assert builtin["distribution"] == DISTRIBUTION and builtin["version"] == importlib.metadata.version(DISTRIBUTION)
+    assert builtin["module"] == "validation.catalog"
+    assert Path(builtin["path"]) == Path(__file__).resolve().parents[2] / "validation" / "catalog" / "__init__.py"
+    assert "chiral_anomaly[weyl]" in builtin["comparisons"] and builtin["error"] is None
 
 
 def test_builtin_catalog_is_registered_through_its_entry_point():
