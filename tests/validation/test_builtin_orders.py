@@ -3,8 +3,8 @@
 Each comparison runs on 3 of its own sweep points within the lowest decade
 (flux 7.2e-4 to 1e-4 for qwz in its gap, 1.9e-4 to 2.7e-5 for the metal and
 the three-band model), all in one batch on all cores so that the exact
-kernels are shared. The bands are the measured
-orders (all within 0.01 of 2 or 1 on these points) with a margin; the
+kernels are shared. The bands are the orders of the expansion, 2 for a
+formula exact to O(hbar) and 1 for one wrong at O(hbar), with a margin; the
 failing comparisons are asserted too, since their order ~1 is the finding:
 
 - Eq. 14 as printed (interband weights with transposed band indices) fails at
@@ -102,8 +102,8 @@ def test_zero_field_residual_is_below_the_floor():
     It has to sit below the floor the engine assumes (exact tolerance + the
     prediction's quadrature estimate), or floor flags would be wrong. Two-band
     comparisons only, the metal and the rest in two workers (they need different
-    kernels): the exact three-band kernels at zero flux take minutes (checked
-    once by hand: residuals 1e-13 to 4e-11, below the 1e-10 tolerance).
+    kernels): the exact three-band kernels at zero flux take minutes, so the
+    three-band comparisons are left out.
     """
     two_band = [n for n in MEASURED if get(n).norbs == 2]
     groups = [[n for n in two_band if "metal" in n], [n for n in two_band if "metal" not in n]]
