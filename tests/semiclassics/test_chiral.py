@@ -186,8 +186,8 @@ def test_slice_terms_converge(nodes):
 def test_by_parts_against_volume_quadrature(nodes, region):
     """Eq. 36 and the Fermi-surface flux: the by-parts identity against the independent volume quadrature.
 
-    Agreement within the volume rule's own error estimate (~1e-5 for alpha, ~1e-3 for Phi at n = 48),
-    i.e. the by-parts route (error ~1e-14) is correct and the volume route's
+    Agreement within the volume rule's own error estimate, and that estimate is small against the values
+    themselves (the comparison is not empty): the by-parts route is correct and the volume route's
     estimate is honest.
     """
     mu, T = 0.05, 0.05
@@ -195,7 +195,7 @@ def test_by_parts_against_volume_quadrature(nodes, region):
         exact = parts(WEYL, mu, T, nodes, region)
         vol = cme_volume(WEYL, mu, T, nodes, region, n=48, kind=kind)
         assert np.abs(exact.value - vol.value).max() <= 3 * vol.error + 1e-12
-        assert vol.error < (2e-5 if kind == "cme" else 3e-3)
+        assert vol.error < 1e-2 * np.abs(exact.value).max()
 
 
 # --- Eq. 17 on a slab, first order in beta -------------------------------------------------
