@@ -47,7 +47,7 @@ import numpy as np
 
 from .chiral import PAULI, WeylNode
 
-__all__ = ["WeylCone", "weyl_cone", "first_level", "landau_level", "levels_crossing"]
+__all__ = ["WeylCone", "first_level", "landau_level", "levels_crossing", "weyl_cone"]
 
 #: Relative size (against the cone's velocities) of the couplings between the in-plane and out-of-plane parts,
 #: and of a tilt along B, below which they count as zero (rounding of the node position).
