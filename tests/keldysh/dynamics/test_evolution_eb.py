@@ -40,11 +40,13 @@ def supercell():
     return evolved_state(QWZ, (B, E), *METAL, TIMES, TOL, method="supercell")
 
 
+@pytest.mark.slow
 def test_error_estimates_meet_the_tolerance(kernel, supercell):
     for state in (kernel, supercell):
         assert np.all(state.wigner_error <= TOL) and np.all(state.current_error <= TOL)
 
 
+@pytest.mark.slow
 def test_the_two_algorithms_agree(kernel, supercell):
     """W(p, t) and j(t) of the two routes agree within the sum of their estimates (measured: ~1e-11)."""
     dW = np.abs(kernel.wigner(P) - supercell.wigner(P)).max(axis=(1, 2, 3))
@@ -54,6 +56,7 @@ def test_the_two_algorithms_agree(kernel, supercell):
     assert np.abs(kernel.current).max() > 1e3 * dj.max()  # a current that is not just noise
 
 
+@pytest.mark.slow
 def test_particle_number_is_conserved(kernel, supercell):
     n0 = np.trace(local_density_matrix(QWZ, B, *METAL)).real
     for state in (kernel, supercell):
@@ -61,6 +64,7 @@ def test_particle_number_is_conserved(kernel, supercell):
     assert max(kernel.info["norm_drift"]) < 1e-12  # the Hilbert-Schmidt norm per cell: unitarity
 
 
+@pytest.mark.slow
 def test_initial_wigner_function_is_the_static_one():
     """At t = 0 (field switched on, nothing happened yet) W is fermi_wigner / band_wigner of the static solver."""
     for method in ("kernel", "supercell"):
@@ -70,6 +74,7 @@ def test_initial_wigner_function_is_the_static_one():
         assert np.abs(W - band_wigner(QWZ, B, 0, P, tol=1e-10)).max() < TOL
 
 
+@pytest.mark.slow
 def test_zero_electric_field_leaves_the_state_stationary():
     """E = 0 (a UniformE of zero strength with a ramp): W(t) = W(0) and no current (Bloch's theorem).
 
@@ -84,6 +89,7 @@ def test_zero_electric_field_leaves_the_state_stationary():
         assert np.abs(state.current).max() <= state.current_error.max()
 
 
+@pytest.mark.slow
 def test_zero_flux_reproduces_the_bloch_evolution():
     """At flux 0 both routes give the B = 0 evolution of keldysh.dynamics.evolution (E alone)."""
     reference = evolved_state(QWZ, E, *METAL, TIMES, TOL)
@@ -95,6 +101,7 @@ def test_zero_flux_reproduces_the_bloch_evolution():
         assert np.abs(state.current - reference.current).max() < TOL
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_gauge_of_B(kernel, supercell):
     """Kernel route: initial kernels from the Landau-x, Landau-y and symmetric patches; supercell route:
     supercells along a1 and along a2."""
@@ -116,6 +123,7 @@ def test_single_fields_reduce_to_the_existing_solvers():
     assert evolved_state(QWZ, E, *METAL, TIMES, TOL).method == "bloch"
 
 
+@pytest.mark.slow
 def test_two_time_greens_functions():
     """G^<(t, t) = i W(t); G^R(t, t) = -i/2; the two routes agree on G^<(T + tau/2, T - tau/2) and G^R."""
     tau = np.array([-1.2, 0.0, 0.8])

@@ -23,6 +23,7 @@ def _kernel(patch, columns, S):
     return box_from_kernel(cells, values, S)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, model, radius, S", CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("gauge", ["landau_y", "symmetric"])
 def test_generator_is_the_dressed_commutator_and_left_product(name, model, radius, S, gauge):
