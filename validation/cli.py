@@ -242,8 +242,11 @@ def _run(args: argparse.Namespace, out: Path) -> int:
         }
         local_files = args.dask in (None, "local")  # figures drawn by workers must land on this filesystem
         context = [f"Suite `{args.suite}` ({SUITES[args.suite]}), {_count(len(results), 'comparison')}."]
-        _guard(out, [r.name for r in results], args.replace)  # again: another run may have written there meanwhile
-        write_reports(results, out, context=context, executor=executor if local_files else None, run_info=run_info)
+        try:  # checked again: another run may have written a report there meanwhile
+            write_reports(results, out, context=context, executor=executor if local_files else None,
+                          run_info=run_info, replace=args.replace)
+        except ReportShrinkError as exc:
+            raise SystemExit(f"keldysh-validate: {exc}") from None
     elapsed = time.perf_counter() - t0
     width = max(len(r.name) for r in results)
     for r in results:
@@ -258,8 +261,9 @@ def _run(args: argparse.Namespace, out: Path) -> int:
     reused = f"; {cache.reused} point(s) from the cache" if cache is not None and cache.reused else ""
     print(f"{_count(len(results), 'comparison')} in {elapsed:.1f} s on {where}{reused}; reports in {out}/ (index.html)")
     if cache is not None and cache.rejected:
-        print(f"{_count(cache.rejected, 'cached row')} failed the integrity check (warnings above) and "
-              "were recomputed", file=sys.stderr)
+        were = "was" if cache.rejected == 1 else "were"
+        print(f"{_count(cache.rejected, 'cached row')} failed the integrity check (warnings above) and {were} "
+              "recomputed", file=sys.stderr)
     errors = [r for r in results if r.verdict == ERROR]
     if errors:
         print(f"keldysh-validate: {_count(len(errors), 'comparison')} raised (verdict 'error'): "

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from .claims import claim_groups, differences
 from .naming import slug
 from .records import POINT_COLUMNS, SUMMARY_COLUMNS, ComparisonRecord, RunRecord, read_run, write_run_files
+from .report_guard import check_replaces
 from .verdicts import VERDICT_STYLES, is_failure, verdict_style
 
 if TYPE_CHECKING:
@@ -359,7 +360,7 @@ def _section(r: ComparisonRecord, by_name: dict[str, ComparisonRecord]) -> list[
             + verdict.html,
         ),
         *r.notes,
-        *(f"Non-perturbative onset: agrees up to {r.sweep_variable} = {r.onset:.3g}, then the residual grows faster "
+        *(f"Non-perturbative onset: agrees below {r.sweep_variable} = {r.onset:.3g}, then the residual grows faster "
           "than any power of the field" for _ in [r.onset] if r.onset is not None),
         *(f"Error: {e}" for e in r.errors),
     ]
@@ -516,6 +517,7 @@ def write_reports(
     title: str = DEFAULT_TITLE,
     executor: Executor | None = None,
     run_info: dict[str, object] | None = None,
+    replace: bool = False,
 ) -> ReportPaths:
     """Write a run's data files (summary.csv, one CSV per comparison, run.json), then its figures and pages.
 
@@ -523,8 +525,14 @@ def write_reports(
     should depend only on what was computed. ``run_info`` (how the run was
     executed: workers or cluster, wall time, cache use) goes to run.json and
     the Provenance section. The figures and pages are drawn from the files just
-    written (:func:`render_reports`), through ``executor`` if given.
+    written (:func:`render_reports`), through ``executor`` if given. A report in
+    ``out`` that lists comparisons not in ``results`` is not overwritten unless
+    ``replace`` (:func:`validation.report_guard.check_replaces` raises
+    ``ReportShrinkError``); no results raise ValueError.
     """
+    if not results:
+        raise ValueError("results is empty: an empty report is not written")
+    check_replaces(out, [r.name for r in results], replace)
     out = Path(out)
     write_run_files(results, out, title, context, run_info)
     return render_reports(out, executor=executor)

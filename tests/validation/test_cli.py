@@ -215,3 +215,23 @@ def test_out_that_is_a_file_is_named(synthetic_suite, tmp_path):
     with pytest.raises(SystemExit, match="--cache: results cache .* exists and is not a directory"):
         main(["run", "--only", "cli_*", "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c"),
               "--workers", "1", "--quiet"])
+
+
+@pytest.mark.slow
+def test_write_reports_refuses_to_shrink_a_report(tmp_path):
+    from validation import run
+    from validation.report import write_reports
+    from validation.report_guard import ReportShrinkError
+
+    sweep = Sweep.log(1e-1, 1e-3, 4)
+    results = run([synthetic_comparison(f"shrink_{i}[synthetic]", {2: 1.0}, sweep=sweep) for i in range(2)], workers=1)
+    write_reports(results, tmp_path)
+    before = _snapshot(tmp_path)
+    with pytest.raises(ReportShrinkError, match=r"drop 1 of them \(shrink_1\[synthetic\]\)"):
+        write_reports(results[:1], tmp_path)
+    with pytest.raises(ValueError, match="results is empty"):
+        write_reports([], tmp_path)
+    assert _snapshot(tmp_path) == before
+    write_reports(results[:1], tmp_path, replace=True)
+    with (tmp_path / "summary.csv").open() as fh:
+        assert [row["comparison"] for row in csv.DictReader(fh)] == ["shrink_0[synthetic]"]
