@@ -50,6 +50,7 @@ def test_fermi_wigner_zero_field():
     np.testing.assert_allclose(fermi_wigner(QWZ, UniformB(0.0), -1.5, 0.2, K, tol=1e-10), ref, rtol=0, atol=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flux", [0.01, -0.0071])
 def test_streda_density_of_an_isolated_band(flux):
     """States per cell below a gap: Tr rho_loc = 1 - flux C (conventions, 'Streda'), at any flux."""

@@ -231,6 +231,7 @@ def test_density_expansion_is_streda_in_an_insulating_slab(nodes):
     assert res.density(0.5) == pytest.approx(res.n0 + 0.5 * res.n1, rel=1e-15)
 
 
+@pytest.mark.slow
 def test_density_expansion_is_the_first_order_of_eq17(nodes):
     """A slab crossed by the Fermi pocket (1.0 < kz < 1.45, no node inside): n0 and n1 equal the
     symmetric finite differences in beta of Eq. 17 with n_F(eps-bar) (semiclassics.predictions, 2D, per

@@ -114,6 +114,7 @@ def test_results_do_not_depend_on_the_gauge_of_B(kernel, supercell):
     assert np.abs(state.wigner(P) - supercell.wigner(P)).max() < 2 * supercell.wigner_error.max()
 
 
+@pytest.mark.slow
 def test_single_fields_reduce_to_the_existing_solvers():
     """B alone: the stationary equilibrium of the static solver at every time; E alone: the B = 0 evolution."""
     W = evolved_wigner(QWZ, B, *METAL, [0.0, 5.0], P, TOL)

@@ -152,6 +152,7 @@ def test_band_windows_are_hermitian(projectors):
         assert np.abs(v[minus].swapaxes(-1, -2).conj() - v).max() < 1e-12
 
 
+@pytest.mark.slow
 def test_band_windows_are_idempotent(projectors):
     """(Pi Pi)(tau_b, tau_b) = sum_{s,a} |Pi(R_s + tau_a, tau_b)|^2 = Pi(tau_b, tau_b)."""
     model, cells, values = projectors
@@ -160,6 +161,7 @@ def test_band_windows_are_idempotent(projectors):
         assert np.abs(lhs - np.diag(v[0]).real).max() < 1e-11
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, flux", [("haldane", 1 / 7), ("haldane", -2 / 31), ("qwz", -1 / 11)])
 def test_kernel_independent_of_home_cell_and_gauge(name, flux):
     """Magnetic translation invariance (home cell a1, a2, q a1 + 2 a2, ...) and gauge invariance of O~."""
