@@ -1,6 +1,6 @@
 """Kinetic velocity and force of the semiclassical Boltzmann-Vlasov equation (paper Eqs. 29a, 29b, 30).
 
-Units and signs (``shared/notes/conventions.md``): hbar = a = 1 unless ``hbar``
+Units and signs (``docs/conventions.md``): hbar = a = 1 unless ``hbar``
 is given; the charge is folded into the fields, so the paper's e E is the force
 ``E`` = q E (energy / a) and e B is ``beta`` = q B_z / hbar along z (1/a^2). With
 sigma Omega = Omega_sigma^{sigma} (two bands: Omega_up^up = Omega,
