@@ -17,7 +17,14 @@ Modules, values first and machinery last:
   (in-process, a process pool, a Dask cluster);
 - :mod:`validation.cache` (:class:`ResultsCache`) and :mod:`validation.provenance`:
   finished points on disk, keyed by the code that computed them;
-- :mod:`validation.report`, :mod:`validation.plots`, :mod:`validation.naming`: reports;
+- :mod:`validation.records` (what a run writes: summary.csv, point CSVs, run.json) and
+  :mod:`validation.report_guard` (a report is never shrunk by accident);
+- reports drawn from those files alone: :mod:`validation.report` (Markdown, HTML),
+  :mod:`validation.plots` (per-comparison figures), :mod:`validation.overview` (the run's
+  overview figure), :mod:`validation.claims` (the paper's claims table),
+  :mod:`validation.verdicts` (verdict order and styles), :mod:`validation.naming`;
+- comparing and quoting runs: :mod:`validation.diff` (``keldysh-validate diff``),
+  :mod:`validation.readme` (the README's generated results);
   :mod:`validation.results` (:func:`read_report`): a finished run as pandas DataFrames;
 - :mod:`validation.cli` (``keldysh-validate``) and :mod:`validation.testing` (pytest helpers).
 

@@ -160,8 +160,8 @@ def _comparison_entry(result: ConvergenceResult) -> dict[str, Any]:
         "notes": list(result.notes),
         # issue 12 (being added to ConvergenceResult): the onset threshold of a non-perturbative verdict, and
         # the exceptions of a comparison that raised, with the field point where they happened
-        "onset": getattr(result, "onset", None),
-        "errors": [e.describe() for e in getattr(result, "errors", ())],
+        "onset": result.onset,
+        "errors": [e.describe() for e in result.errors],
         "seconds": [p.seconds for p in result.points],
     }
 

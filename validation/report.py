@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from .claims import claim_groups, differences
 from .naming import slug
-from .records import POINT_COLUMNS, SUMMARY_COLUMNS, ComparisonRecord, RunRecord, read_run, write_run_files
+from .records import ComparisonRecord, RunRecord, read_run, write_run_files
 from .report_guard import check_replaces
 from .verdicts import VERDICT_STYLES, is_failure, verdict_style
 
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from .convergence import ConvergenceResult
 
 __all__ = [
-    "POINT_COLUMNS",
-    "SUMMARY_COLUMNS",
     "ReportPaths",
     "claims_markdown",
     "count_markdown",

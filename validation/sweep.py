@@ -284,7 +284,7 @@ class Sweep:
         """One line: variable, range, number of points."""
         text = (
             f"{self.variable} from {max(self.values):.3g} to {min(self.values):.3g}, "
-            f"{len(self.values)} log-spaced points ({self.decades:.2g} decades)"
+            f"{len(self.values)} log-spaced points ({self.decades:.2g} decade{'' if self.decades == 1 else 's'})"
         )
         if self.variable == "hbar":
             text += f"; |qE| = hbar * {self.E0:.3g}" if self.electric else f"; flux = hbar * {self.flux0:.3g}"

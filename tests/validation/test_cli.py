@@ -10,7 +10,7 @@ import pytest
 
 from validation import ALL_ORDERS, EXACT, FAILS, Sweep, register
 from validation.cli import main
-from validation.report import POINT_COLUMNS, SUMMARY_COLUMNS
+from validation.records import POINT_COLUMNS, SUMMARY_COLUMNS
 from validation.testing import synthetic_comparison
 
 SWEEP = Sweep.log(1e-1, 1e-4, 10)
