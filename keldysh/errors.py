@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceError", "GapError"]
+__all__ = ["BudgetError", "ConvergenceError", "GapError"]
 
 
 class ConvergenceError(RuntimeError):
@@ -11,3 +11,10 @@ class ConvergenceError(RuntimeError):
 
 class GapError(RuntimeError):
     """The field closes (or fills) a gap that a band projector or a T = 0 occupation relies on."""
+
+
+class BudgetError(ConvergenceError):
+    """An estimate of the memory or time a request needs exceeds the budget (nothing was computed).
+
+    Raised before any heavy work, naming the estimate and what to change (see :class:`keldysh.exact.Budget`).
+    """

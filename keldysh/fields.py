@@ -89,6 +89,13 @@ __all__ = ["UniformB", "UniformE", "GAUGES", "RAMP_PROFILES"]
 GAUGES = ("landau_x", "landau_y", "symmetric")
 
 
+def _real(value: object, name: str, unit: str) -> float:
+    """``value`` as a float; a TypeError naming ``name`` for anything that is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number ({unit}), got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class UniformB:
     """Uniform static magnetic field along z (in the xy plane for 3D models).
@@ -103,8 +110,10 @@ class UniformB:
     flux: float
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.flux):
+        flux = _real(self.flux, "flux", "flux quanta per cell")
+        if not math.isfinite(flux):
             raise ValueError(f"flux must be finite, got {self.flux}")
+        object.__setattr__(self, "flux", flux)
 
     def beta(self, cell_area: float = 1.0) -> float:
         """beta = q B_z / hbar = 2 pi flux / cell_area, units 1/a^2."""
@@ -211,13 +220,18 @@ class UniformE:
     profile: str = "erf"
 
     def __post_init__(self) -> None:
-        E = np.atleast_1d(np.asarray(self.E, dtype=float))
+        try:
+            E = np.atleast_1d(np.asarray(self.E, dtype=float))
+        except (TypeError, ValueError):
+            raise TypeError(f"E must be a real number or a vector of them (the force qE, energy / a), got {self.E!r}") from None
         if E.ndim != 1 or E.size == 0:
             raise ValueError(f"E must be a scalar or a 1D vector, got shape {E.shape}")
         if not np.all(np.isfinite(E)):
             raise ValueError(f"E must be finite, got {E}")
-        if not (math.isfinite(self.ramp) and self.ramp >= 0):
+        ramp = _real(self.ramp, "ramp", "duration, 1/energy")
+        if not (math.isfinite(ramp) and ramp >= 0):
             raise ValueError(f"ramp duration must be finite and >= 0, got {self.ramp}")
+        object.__setattr__(self, "ramp", ramp)
         if self.profile not in RAMP_PROFILES:
             raise ValueError(f"unknown ramp profile {self.profile!r}; choose one of {RAMP_PROFILES}")
         object.__setattr__(self, "E", tuple(float(e) for e in E))

@@ -22,18 +22,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..errors import ConvergenceError
+from ..errors import BudgetError
 
-__all__ = ["DEFAULT", "Budget", "BudgetError", "resolve"]
+__all__ = ["DEFAULT", "Budget", "resolve"]
 
 #: Complex multiply-adds per second of the sparse recursion (CSR times a block of columns).
 SPARSE_RATE = 3e8
 #: Floating-point operations per second of dense LAPACK work (lstsq, banded LU), one core.
 DENSE_RATE = 2e9
-
-
-class BudgetError(ConvergenceError):
-    """An estimate of the memory or time a request needs exceeds the budget (nothing was computed)."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from scipy.integrate import quad
 
 from keldysh import models
 from keldysh.dynamics.evolution import wigner_density
-from keldysh.fields import RAMP_PROFILES, UniformE
+from keldysh.fields import RAMP_PROFILES, UniformB, UniformE
 from keldysh.spectral import FermiDirac
 
 
@@ -115,3 +115,17 @@ def test_non_adiabatic_remnant_of_the_ramp():
     erf20, erf40 = remnant(0.002, 20.0, "erf"), remnant(0.002, 40.0, "erf")
     assert erf40 < 1e-9 < 1e-3 * erf20
     assert remnant(0.002, 40.0, "smooth") < 1e-2 * remnant(0.002, 20.0, "smooth")
+
+
+@pytest.mark.parametrize("bad", ["0.01", 1j, None, True, [0.01]])
+def test_uniform_b_names_a_flux_that_is_not_a_real_number(bad):
+    with pytest.raises(TypeError, match="flux must be a real number"):
+        UniformB(bad)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"), [({"E": "x"}, "E must be a real number"), ({"E": 0.1, "ramp": "2"}, "ramp must be a real number")]
+)
+def test_uniform_e_names_an_argument_that_is_not_a_real_number(kwargs, name):
+    with pytest.raises(TypeError, match=name):
+        UniformE(**kwargs)
