@@ -72,7 +72,7 @@ from ..spectral import BandWindow
 from .approximants import approximate, fit_cost, order_estimate, truncated
 from .bands import front_speed, group_velocity, shell_tails, spectral_bounds, zero_field_range
 from .budget import DENSE_RATE, SPARSE_RATE, Budget, resolve
-from .kernel import WignerKernel, wigner_sup
+from .kernel import WignerKernel, projector_residual, shell_masses, wigner_sup
 from .patch import _check_model, ball_size, dress, hopping_range, peierls_patch, shell_cells, shell_index
 from .resolvent import resolvent_columns
 
@@ -338,19 +338,6 @@ def _check_plan(model, estimates, S, n_f, center, halfwidth, tol, max_radius, re
 # --------------------------------------------------------------------------- public driver
 
 
-def _shell_masses(values: NDArray) -> NDArray[np.float64]:
-    """max_{a,b} sum over shell rho of |values[s, a, b]|, rho = 0..S, for a kernel in shell order."""
-    S = int(round((math.sqrt(values.shape[0]) - 1) / 2))
-    starts = np.concatenate([[0], ball_size(np.arange(S))])
-    return np.add.reduceat(np.abs(values), starts, axis=0).max(axis=(1, 2))
-
-
-def _projector_residual(values: NDArray) -> float:
-    """max_b |Pi(tau_b, tau_b) - sum_{s,a} |Pi(R_s + tau_a, tau_b)|^2| (idempotency of a projector column)."""
-    diag = np.real(np.diagonal(values[0]))
-    return float(np.abs(diag - (np.abs(values) ** 2).sum(axis=(0, 1))).max())
-
-
 def _plan(funcs, model, field, center, halfwidth, eps, max_order, widen):
     """Approximants of ``funcs`` (error ``eps``) plus their companions in the same recursion.
 
@@ -513,7 +500,7 @@ def _kernels(
         e_poles, windows = _add_poles(model, field, approx[: len(funcs)], cells, values, tol, max_radius)
         ranges, trunc = [], []
         for i, (_, decay) in enumerate(zero_field):
-            masses = _shell_masses(values[i])
+            masses = shell_masses(values[i])
             # beyond S_out: the zero-field tail, scaled up if the field kernel is larger there
             near = np.arange(max(S_out - 3, 0), S_out + 1)
             ratio = float((masses[near] / np.maximum(decay.mass(near), 1e-300)).max())
@@ -532,7 +519,7 @@ def _kernels(
             )
         S_out = min(reach, int(math.ceil(1.3 * S_out)) + 2)
         _check_plan(model, measured, S_out, len(approx), center, halfwidth, tol, max_radius, resources)
-    residual = {j: _projector_residual(values[j]) for j in set(check) if j is not None}
+    residual = {j: projector_residual(values[j]) for j in set(check) if j is not None}
     for j, res in residual.items():
         if res > tol:
             raise GapError(

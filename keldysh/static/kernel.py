@@ -14,14 +14,15 @@ import scipy.fft
 from numpy.typing import ArrayLike, NDArray
 
 from ..wigner import wigner_from_kernel
+from .patch import ball_size
 
-__all__ = ["WignerKernel", "wigner_sup"]
+__all__ = ["WignerKernel", "projector_residual", "shell_masses", "wigner_sup"]
 
 
 def wigner_sup(cells: ArrayLike, values: ArrayLike) -> float:
     """max over k and (a, b) of |W(k)_ab| of a 2D kernel, on a k grid twice as fine as its support.
 
-    By FFT; the orbital phases exp(-i k.(tau_a - tau_b)) do not change |W_ab|.
+    By FFT, one row a at a time; the orbital phases exp(-i k.(tau_a - tau_b)) do not change |W_ab|.
     Empty outer shells of a shell-ordered kernel are trimmed first.
     """
     cells = np.asarray(cells, dtype=np.int64)
@@ -32,9 +33,25 @@ def wigner_sup(cells: ArrayLike, values: ArrayLike) -> float:
     cells, values = cells[used], values[used]
     lo = cells.min(axis=0)
     n = scipy.fft.next_fast_len(2 * int((cells.max(axis=0) - lo).max() + 1))
-    grid = np.zeros((n, n) + values.shape[1:], dtype=complex)
-    grid[cells[:, 0] - lo[0], cells[:, 1] - lo[1]] = values
-    return float(np.abs(scipy.fft.fft2(grid, axes=(0, 1))).max())
+    best = 0.0
+    for a in range(values.shape[1]):
+        grid = np.zeros((n, n, values.shape[2]), dtype=complex)
+        grid[cells[:, 0] - lo[0], cells[:, 1] - lo[1]] = values[:, a]
+        best = max(best, float(np.abs(scipy.fft.fft2(grid, axes=(0, 1), overwrite_x=True)).max()))
+    return best
+
+
+def shell_masses(values: NDArray) -> NDArray[np.float64]:
+    """max_{a,b} sum over shell rho of |values[s, a, b]|, rho = 0..S, for a kernel in shell order."""
+    S = round((np.sqrt(values.shape[0]) - 1) / 2)
+    starts = np.concatenate([[0], ball_size(np.arange(S))])
+    return np.add.reduceat(np.abs(values), starts, axis=0).max(axis=(1, 2))
+
+
+def projector_residual(values: NDArray) -> float:
+    """max_b |Pi(tau_b, tau_b) - sum_{s,a} |Pi(R_s + tau_a, tau_b)|^2| (idempotency of a projector column)."""
+    diag = np.real(np.diagonal(values[0]))
+    return float(np.abs(diag - (np.abs(values) ** 2).sum(axis=(0, 1))).max())
 
 
 @dataclass(frozen=True)

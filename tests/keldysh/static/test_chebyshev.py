@@ -9,7 +9,8 @@ from keldysh.errors import ConvergenceError, GapError
 from keldysh.exact import wigner_kernel
 from keldysh.spectral import FermiDirac, band_window
 from keldysh.static.bands import spectral_bounds
-from keldysh.static.chebyshev import _projector_residual, chebyshev_kernel, chebyshev_kernels
+from keldysh.static.chebyshev import chebyshev_kernel, chebyshev_kernels
+from keldysh.static.kernel import projector_residual
 from keldysh.static.patch import peierls_patch
 
 QWZ = models.qwz(1.0, t0=0.3)  # bands [-2.4, -1.0] and [0.4, 3.6]
@@ -149,7 +150,7 @@ def test_spectral_bounds_contain_the_spectrum_in_a_field():
 def test_projector_residual_detects_non_idempotent_kernel():
     half = np.zeros((9, 2, 2), dtype=complex)
     half[0] = 0.5 * np.eye(2)  # 1/2: Pi - Pi^2 = 1/4
-    assert _projector_residual(half) == pytest.approx(0.25)
+    assert projector_residual(half) == pytest.approx(0.25)
 
 
 def test_convergence_error_for_impossible_requests():
