@@ -28,11 +28,19 @@ Usage::
 Methods
 -------
 ``method="chebyshev"`` (algorithm (b), :mod:`keldysh.static.chebyshev`) works at any flux;
+``"contour"`` (algorithm (c), :mod:`keldysh.static.contour`: rational filters of resolvents
+on a cylinder, any flux) evaluates band projectors and their energy moments, and n_F with mu
+in a gap (T = 0, or T > 0 with negligible thermal tails);
 ``"supercell"`` (algorithm (a), :mod:`keldysh.static.supercell`) needs a rational flux p/q
 (``Fraction(flux).limit_denominator()`` must equal the flux) and evaluates the
-exact f on the same cells |R_s| <= S that the zero-field decay of f calls for;
-``"auto"`` is ``"chebyshev"``. Band projectors need global gaps around the band
-(:func:`keldysh.spectral.band_window`); T = 0 needs mu in a gap.
+exact f on the same cells |R_s| <= S that the zero-field decay of f calls for.
+``"auto"`` is ``"contour"`` where that route applies and its estimated work per cell of
+the support is below the Chebyshev recursion's
+(:func:`keldysh.static.contour.work_per_cell`: r poles x 8 (wN)^3 / w flops at the dense
+rate against M x nnz x N / 3 multiply-adds at the sparse rate of
+:mod:`keldysh.static.budget`), else ``"chebyshev"``: many orbitals and narrow gaps go to
+the contour route, the 2-3 orbital models to the Chebyshev route. Band projectors need
+global gaps around the band (:func:`keldysh.spectral.band_window`); T = 0 needs mu in a gap.
 
 Kernels are cached per (model content, flux, f, tol, method): asking for many k
 or several quantities of one model and field does not recompute. Errors:
@@ -60,6 +68,7 @@ from .spectral import BandWindow, FermiDirac, band_window
 from .static.bands import band_gaps, clear_caches, model_fingerprint, zero_field_range
 from .static.budget import Budget, BudgetError, resolve
 from .static.chebyshev import SHARE_TRUNCATION, chebyshev_kernels
+from .static.contour import contour_kernels, work_per_cell
 from .static.kernel import WignerKernel
 from .static.patch import _check_model, shell_cells
 
@@ -78,9 +87,10 @@ __all__ = [
     "wigner_kernel",
 ]
 
-METHODS = ("auto", "chebyshev", "supercell")
+METHODS = ("auto", "chebyshev", "contour", "supercell")
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 64
+_ROUTES: dict = {}  # the route method="auto" chose, per (model content, flux, f, tol)
 
 
 def clear_cache(planning: bool = True) -> None:
@@ -91,6 +101,7 @@ def clear_cache(planning: bool = True) -> None:
     of one model reuses them; ``planning=False`` keeps them.
     """
     _CACHE.clear()
+    _ROUTES.clear()
     if planning:
         clear_caches()
 
@@ -116,7 +127,13 @@ def _check(model, field, tol, method, budget) -> str:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
     resolve(budget)
-    return "chebyshev" if method == "auto" else method
+    return method
+
+
+def _route(model: TightBinding, field: UniformB, func: Callable, tol: float) -> str:
+    """The route of ``method="auto"``: the one with the smaller estimated work per cell (see the module docstring)."""
+    chebyshev, contour = work_per_cell(func, model, field, tol)
+    return "contour" if contour < chebyshev else "chebyshev"
 
 
 def _check_func(func) -> None:
@@ -163,7 +180,8 @@ def wigner_kernel(
     tol
         Target max over k and matrix elements of |W(k) - W_exact(k)|.
     method
-        ``"auto"`` (= ``"chebyshev"``), ``"chebyshev"`` or ``"supercell"``.
+        ``"auto"`` (the cheaper applicable route, see the module docstring), ``"chebyshev"``,
+        ``"contour"`` or ``"supercell"``.
     budget
         Memory and CPU time a request may plan for (:class:`Budget`; None: the default of
         :mod:`keldysh.static.budget`, 8 GB and 600 s unless changed there). Estimates above it
@@ -177,6 +195,11 @@ def wigner_kernel(
     method = _check(model, field, tol, method, budget)
     _check_func(func)
     fp = model_fingerprint(model)
+    if method == "auto":
+        choice = (fp, float(field.flux), func, float(tol))
+        if choice not in _ROUTES:
+            _ROUTES[choice] = _route(model, field, func, tol)
+        method = _ROUTES[choice]
 
     def key(f):
         return (fp, float(field.flux), f, float(tol), method)
@@ -184,9 +207,10 @@ def wigner_kernel(
     if key(func) in _CACHE:
         _CACHE.move_to_end(key(func))
         return _CACHE[key(func)]
-    if method == "chebyshev":
+    if method in ("chebyshev", "contour"):
         funcs = _companions(func)
-        for f, kernel in zip(funcs, chebyshev_kernels(model, field, funcs, tol, budget=budget)):
+        route = chebyshev_kernels if method == "chebyshev" else contour_kernels
+        for f, kernel in zip(funcs, route(model, field, funcs, tol, budget=budget)):
             _store(key(f), kernel)
         return _CACHE[key(func)]
     kernel = _supercell(model, field, func, tol, budget)
