@@ -28,11 +28,14 @@ Box and leakage
 ---------------
 Before every step the box is grown, if needed, so that the kernel's l1 mass
 beyond S - margin is below the leak threshold, margin = v h + 2 r + 2 cells
-(v = 2 max |grad eps| of the zero-field bands: no part of the kernel moves
-faster; r the hopping range). After the step the mass on the outer r shells
-enters the leakage estimate (Duhamel, :mod:`keldysh.dynamics.liouvillian`)
-c_edge h max(edge before, edge after); if it exceeds the threshold the box is
-grown and the step repeated.
+(r the hopping range; v 1.5 times the largest front speed measured over the
+last steps, at most 2 max |grad eps| of the zero-field bands, which no part of
+the kernel outruns). After the step the mass on the outer r shells enters the
+leakage estimate (Duhamel, :mod:`keldysh.dynamics.liouvillian`)
+c_edge h max(edge before, edge after); if it exceeds ten times the threshold the
+box is grown and the step repeated. Entries below 100 SERIES_EPS ||X||_2 (the
+dropped Bessel tails, counted in ``series``) and, with ``floor``, the wave of
+the tail that the initial kernel dropped (counted with it) do not steer the box.
 
 Error estimates (per output time, cumulative)
 ---------------------------------------------
@@ -59,7 +62,7 @@ from numpy.typing import NDArray
 
 from ..errors import ConvergenceError
 from ..fields import UniformE
-from .liouvillian import Generator, chebyshev_exponential, shell_of_box
+from .liouvillian import SERIES_EPS, Generator, chebyshev_exponential, shell_of_box
 
 __all__ = ["STEP_PHASE", "KernelSnapshot", "KernelStepper", "box_from_kernel", "kernel_current"]
 
@@ -72,6 +75,8 @@ _SQRT3 = math.sqrt(3.0)
 _CF4_A, _CF4_B = 0.25 - _SQRT3 / 6.0, 0.25 + _SQRT3 / 6.0
 #: Rounding floor of a step-doubling difference, in units of eps_mach times the l1 norm of X.
 _ROUNDING = 100 * np.finfo(float).eps
+#: Entries below this times ||X||_2 are at the level of the dropped series tails (ignored by the box logic).
+_FLOOR = 100 * SERIES_EPS
 #: Smallest Magnus step (units 1/energy) before giving up.
 _MIN_STEP = 1e-6
 
@@ -160,6 +165,10 @@ class KernelStepper:
         ``exceed(needed_bytes, radius, time)`` is called beyond it.
     exceed
         Callback raising the budget error (message built by the caller).
+    floor
+        l1 mass of the tail that the initial kernel dropped (its truncation error). What it
+        dropped is not a function of H: it travels outwards as a wave of that mass, already
+        counted in the initial error, which the box need not follow (module docstring).
     """
 
     def __init__(
@@ -179,6 +188,7 @@ class KernelStepper:
         span: float,
         memory: float,
         exceed: Callable[[float, int, float], None],
+        floor: float = 0.0,
     ) -> None:
         self.hoppings = hoppings
         self.positions = np.asarray(positions, dtype=float)
@@ -193,6 +203,9 @@ class KernelStepper:
         self.span = max(span, 1e-300)
         self.memory = memory
         self.exceed = exceed
+        self.floor = float(floor)
+        self._speeds: list[float] = []  # measured front speeds (cells per unit time)
+        self._last: tuple[float, int] | None = None
         self.gen: Generator | None = None
         self.matvecs = 0
         self.steps = 0
@@ -236,10 +249,21 @@ class KernelStepper:
         half = 1.01 * width + abs(fbar) * float(np.linalg.norm(self.force)) * gen.max_s + 1e-12
         return apply, center, half
 
+    @staticmethod
+    def _significant(X: NDArray) -> NDArray[np.float64]:
+        """|X| with the entries below the series floor zeroed.
+
+        Each Chebyshev step leaves values of relative size SERIES_EPS (the dropped Bessel tail,
+        counted in the ``series`` term) up to M r cells away; they must not steer the box.
+        """
+        a = np.abs(X)
+        a[a < _FLOOR * float(np.linalg.norm(X))] = 0.0
+        return a
+
     def _masses(self, X: NDArray, S: int) -> NDArray[np.float64]:
-        """l1 mass per shell rho = 0..S, max over the (a, b) elements."""
+        """l1 mass per shell rho = 0..S, max over the (a, b) elements (entries above the series floor)."""
         shells = shell_of_box(S).ravel()
-        a = np.abs(X).reshape(X.shape[0] * X.shape[1], -1)
+        a = self._significant(X).reshape(X.shape[0] * X.shape[1], -1)
         return np.stack([np.bincount(shells, w, minlength=S + 1) for w in a]).max(axis=0)
 
     @staticmethod
@@ -252,18 +276,24 @@ class KernelStepper:
         r = max(self.gen.range if self.gen else 1, 1)
         shells = shell_of_box(S)
         outer = shells > S - r
-        Xe = X[:, :, outer]
-        return float(np.abs(Xe).sum(axis=-1).max()), float(np.linalg.norm(Xe))
+        Xe = self._significant(X)[:, :, outer]
+        return float(Xe.sum(axis=-1).max()), float(np.linalg.norm(Xe))
 
     def _margin(self, h: float) -> int:
+        """Cells the front may advance in a step h: the measured front speed (at most ``velocity``), plus two hops."""
         r = max(abs(x) for d in self.hoppings for x in d)
-        return math.ceil(self.velocity * abs(h)) + 2 * r + 2
+        speeds = self._speeds[-8:]
+        v = self.velocity if not speeds else min(self.velocity, max(0.25, 1.5 * max(speeds)))
+        return math.ceil(v * abs(h)) + 2 * r + 2
 
     def _ensure_box(self, X: NDArray, S: int, h: float, t: float, force_grow: bool = False) -> tuple[NDArray, int]:
         """Grow the box so that the kernel's l1 mass beyond S - margin is below the leak threshold."""
         threshold = self._threshold()
         tails = np.append(np.cumsum(self._masses(X, S)[::-1])[::-1][1:], 0.0)  # mass beyond shell rho
         front = int(np.argmax(tails <= threshold))
+        if self._last is not None and t != self._last[0]:
+            self._speeds.append(max(0.0, front - self._last[1]) / abs(t - self._last[0]))
+        self._last = (t, front)
         need = front + self._margin(h)
         if need <= S and not force_grow:
             return X, S
@@ -272,9 +302,9 @@ class KernelStepper:
         return gen.embed(X, S), new
 
     def _threshold(self) -> float:
-        """Largest l1 edge mass per unit time that keeps the leak within a tenth of its budget share."""
+        """The l1 mass the box lets lie beyond its front: a tenth of the leak budget per unit time, or the floor."""
         c = 2.0 * sum(np.linalg.norm(T, 2) for d, T in self.hoppings.items() if any(d))
-        return 0.1 * self.eps_l1 / (c * self.span)
+        return max(0.1 * self.eps_l1 / (c * self.span), self.floor)
 
     # ------------------------------------------------------------------ steps
 
@@ -363,7 +393,8 @@ class KernelStepper:
                 for totals, e, k in ((totals1, err1, 0), (totals2, err2, 1)):
                     totals["ramp"] += e
                     totals["series"] += tail
-                    totals["leak"] += c * abs(h) * max(edge_before[k], edge_after[k])
+                    # edge mass up to the floor belongs to the wave of the initial truncation (counted there)
+                    totals["leak"] += c * abs(h) * max(0.0, max(edge_before[k], edge_after[k]) - self.floor)
                 X, t = X_new, t + h
                 self.steps += 1
             out[int(i)] = KernelSnapshot(

@@ -348,6 +348,7 @@ def _kernel_route(model, B, E, occ, times, tol, gauge, budget, *, left=1.0, righ
         2.0 * _max_velocity(model), left=left, right=right,
         eps_l1=SHARE_PROPAGATION * tol, eps_l2=SHARE_PROPAGATION * tol * model.cell_area / max(vnorm, 1e-300),
         span=max(span, 1.0), memory=budget.memory_gb * 1e9, exceed=_budget_error(budget),
+        floor=_dropped(kernel),
     )
     # a-priori estimate: ~ (spectral width) x (time) Chebyshev products on the starting box
     S_start = S0 + stepper._margin(min(span, STEP_PHASE / max(hi - lo, 1e-300)))
@@ -361,6 +362,11 @@ def _kernel_route(model, B, E, occ, times, tol, gauge, budget, *, left=1.0, righ
     return stepper.run(X0, S_start, t0, np.asarray(times, dtype=float)), kernel, stepper
 
 
+def _dropped(kernel: WignerKernel) -> float:
+    """l1 mass (max over elements) that the initial kernel dropped beyond its range (its truncation term)."""
+    return float(kernel.error_terms.get("truncation", 0.0))
+
+
 def _initial_tol(model: TightBinding, tol: float) -> float:
     """Tolerance of the initial kernel's W such that it meets its share of ``tol`` for W and for the current.
 
@@ -372,7 +378,9 @@ def _initial_tol(model: TightBinding, tol: float) -> float:
 def _kernel_state(model, B, E, occ, times, tol, gauge, budget) -> EvolvedState:
     snaps, kernel, stepper = _kernel_route(model, B, E, occ, times, tol, gauge, budget)
     vnorm, A_cell, N = _velocity_norm(model), model.cell_area, model.norbs
-    kernels, current, terms = [], [], {"initial": np.full(len(times), kernel.error)}
+    # the dropped tail travels as a wave that the box may reflect instead of letting it out: once more its mass
+    kernels, current = [], []
+    terms = {"initial": np.full(len(times), kernel.error), "reflection": np.full(len(times), _dropped(kernel))}
     l2 = np.zeros(len(times))
     for name in ("series", "ramp", "leak"):
         terms[name] = np.array([s.l1[name] for s in snaps])
@@ -383,7 +391,7 @@ def _kernel_state(model, B, E, occ, times, tol, gauge, budget) -> EvolvedState:
         current.append(kernel_current(model.hoppings, model.positions, model.lattice_vectors, s.X, s.S))
         l2[i] = sum(s.l2.values())
     w_err = sum(terms.values())
-    j_err = (N * kernel.error + l2) * vnorm / A_cell
+    j_err = (N * (kernel.error + _dropped(kernel)) + l2) * vnorm / A_cell
     info = {
         "radius": [s.S for s in snaps], "steps": stepper.steps, "products": stepper.matvecs,
         "norm_drift": [s.norm_drift for s in snaps], "initial_range": int(kernel.range),
