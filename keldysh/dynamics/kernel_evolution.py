@@ -15,14 +15,14 @@ Where f is constant (after the ramp, or at once for ``ramp = 0``) L is constant
 and exp(-i h L) is applied exactly by its Chebyshev-Bessel series
 (:func:`keldysh.dynamics.liouvillian.chebyshev_exponential`), in steps of
 h <= :data:`STEP_PHASE` / (spectral half-width) that keep the box margin small.
-During the ramp a fourth-order Magnus step on the Gauss nodes
-t_{1,2} = t + h (1/2 -+ sqrt(3)/6) replaces L by the generator of the constant
-effective Hamiltonian
-
-    H_eff = H_B - fbar F.r + alpha G,   fbar = (f1 + f2)/2,   alpha = (sqrt(3)/12) h (f1 - f2),
-
-G = -i [H_B, F.r] (kernel -i (F.s) H~_B(s)), which is exact up to O(h^5) per
-step; the step is controlled by step doubling (Richardson, 2^4 - 1).
+During the ramp a sixth-order commutator-free Magnus step (CF6:5 of Alvermann
+and Fehske 2011, :func:`_cf6_table`) applies five exponentials
+exp(-i h (g_i L_B - phi_i f-weighted F.s)), g_i and phi_i the node weights
+(sum_i g_i = 1), each an exact Chebyshev exponential of the same sparse
+generator with a scaled diagonal: no commutator is formed, and when f is
+constant the product is exp(-i h L) exactly. The step is controlled by step
+doubling (Richardson, 2^6 - 1), against an error allowance spread over the
+ramp; differences at the rounding floor (~100 eps ||X||_1) do not shrink it.
 
 Box and leakage
 ---------------
@@ -62,17 +62,52 @@ from numpy.typing import NDArray
 
 from ..errors import ConvergenceError
 from ..fields import UniformE
-from .liouvillian import SERIES_EPS, Generator, chebyshev_exponential, shell_of_box
+from .liouvillian import SERIES_EPS, Generator, bessel_coefficients, chebyshev_exponential, shell_of_box
 
 __all__ = ["STEP_PHASE", "KernelSnapshot", "KernelStepper", "box_from_kernel", "kernel_current"]
 
-#: Largest (spectral half-width) x (step) of an exact Chebyshev step (~55 Bessel terms at 1e-16).
+#: Default (spectral half-width) x (step) of an exact Chebyshev step (65 Bessel terms at 1e-16), and the
+#: candidates among which each step picks the cheapest for its box (:meth:`KernelStepper._exact_step`).
 STEP_PHASE = 30.0
-#: Richardson factor of the fourth-order Magnus step doubling.
-_RICHARDSON = 1.0 / 15.0
-_SQRT3 = math.sqrt(3.0)
-#: Weights of the fourth-order commutator-free Magnus step (Blanes and Moan 2006).
-_CF4_A, _CF4_B = 0.25 - _SQRT3 / 6.0, 0.25 + _SQRT3 / 6.0
+_PHASES = (15.0, 30.0, 60.0, 120.0)
+#: Share of the l1 budget that the leak may use, and the time scale (1/energy) over which the box
+#: lets the mass beyond its front leak before growing (a few crossings of the outer shells).
+SHARE_LEAK, LEAK_TIME = 0.3, 10.0
+#: Order of the commutator-free Magnus step of the ramp, and the Richardson factor of its step doubling.
+_ORDER = 6
+_RICHARDSON = 1.0 / (2**_ORDER - 1)
+
+
+_ORDERS: dict[float, int] = {}
+
+
+def _bessel_order(x: float) -> int:
+    """Order of the Chebyshev-Bessel series of exp(-i x y) (cached)."""
+    if x not in _ORDERS:
+        _ORDERS[x] = len(bessel_coefficients(x)[0]) - 1
+    return _ORDERS[x]
+
+
+def _cf6_table() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Nodes (3,) and weights (5, 3) of the sixth-order commutator-free Magnus step CF6:5.
+
+    Alvermann and Fehske, J. Comput. Phys. 230, 5930 (2011) (arXiv:1102.5071), Eqs. 59-60: the
+    exponentials exp(-i h sum_m G_im L(t + x_m h)), m over the three Gauss-Legendre nodes on [0, 1],
+    G_im = w_m sum_n F_in (2n - 1) P_{n-1}(x_m) with the shifted Legendre P, the F of the paper's
+    unoptimized CF6:5 and its time-symmetric completion; rows in the order of application.
+    """
+    f1 = [0.16, 0.14587456942714338561, 0.11762370828143015682]
+    f2 = [0.38752405202531186588, 0.15089113704380764664, -0.12805075909013044594]
+    f3 = [1 - 2 * f2[0] - 2 * f1[0], 0.0, -2 * f2[2] - 2 * f1[2]]
+    F = np.array([f1, f2, f3, [f2[0], -f2[1], f2[2]], [f1[0], -f1[1], f1[2]]])  # leftmost (last applied) first
+    x, w = np.polynomial.legendre.leggauss(3)
+    y = 2 * ((x + 1) / 2) - 1
+    P = np.array([np.ones(3), y, 0.5 * (3 * y**2 - 1)])
+    G = 0.5 * w[None, :] * ((F * np.array([1.0, 3.0, 5.0])) @ P)
+    return (x + 1) / 2, G[::-1].copy()
+
+
+_CF6_NODES, _CF6_WEIGHTS = _cf6_table()
 #: Rounding floor of a step-doubling difference, in units of eps_mach times the l1 norm of X.
 _ROUNDING = 100 * np.finfo(float).eps
 #: Entries below this times ||X||_2 are at the level of the dropped series tails (ignored by the box logic).
@@ -205,6 +240,7 @@ class KernelStepper:
         self.exceed = exceed
         self.floor = float(floor)
         self._speeds: list[float] = []  # measured front speeds (cells per unit time)
+        self._leaked = 0.0  # leak estimate so far (l1)
         self._last: tuple[float, int] | None = None
         self.gen: Generator | None = None
         self.matvecs = 0
@@ -286,11 +322,28 @@ class KernelStepper:
         v = self.velocity if not speeds else min(self.velocity, max(0.25, 1.5 * max(speeds)))
         return math.ceil(v * abs(h)) + 2 * r + 2
 
+    def _front(self, X: NDArray, S: int) -> int:
+        """Smallest radius beyond which the kernel's l1 mass is below the threshold."""
+        tails = np.append(np.cumsum(self._masses(X, S)[::-1])[::-1][1:], 0.0)  # mass beyond shell rho
+        return int(np.argmax(tails <= self._threshold()))
+
+    def _exact_step(self, X: NDArray, S: int) -> float:
+        """Length of the next exact step: the phase x = halfwidth h that minimizes the products per unit
+        time, (Bessel order of x) / h, times the box area the step needs (front + margin(h))."""
+        half = self._operator(self.gen, 1.0)[2]
+        front = self._front(X, S)
+        best, h_best = math.inf, STEP_PHASE / half
+        for x in _PHASES:
+            h = x / half
+            radius = max(S, front + self._margin(h))
+            cost = _bessel_order(x) / h * (2 * radius + 1) ** 2
+            if cost < best:
+                best, h_best = cost, h
+        return h_best
+
     def _ensure_box(self, X: NDArray, S: int, h: float, t: float, force_grow: bool = False) -> tuple[NDArray, int]:
         """Grow the box so that the kernel's l1 mass beyond S - margin is below the leak threshold."""
-        threshold = self._threshold()
-        tails = np.append(np.cumsum(self._masses(X, S)[::-1])[::-1][1:], 0.0)  # mass beyond shell rho
-        front = int(np.argmax(tails <= threshold))
+        front = self._front(X, S)
         if self._last is not None and t != self._last[0]:
             self._speeds.append(max(0.0, front - self._last[1]) / abs(t - self._last[0]))
         self._last = (t, front)
@@ -302,9 +355,16 @@ class KernelStepper:
         return gen.embed(X, S), new
 
     def _threshold(self) -> float:
-        """The l1 mass the box lets lie beyond its front: a tenth of the leak budget per unit time, or the floor."""
+        """The l1 mass the box lets lie beyond its front (module docstring, "Box and leakage").
+
+        A packet of mass m that leaves through the edge adds about c_edge m tau to the leak
+        estimate, tau the time it takes to cross the outer shells; the box keeps the mass
+        beyond its front below the leak budget still unspent over c_edge LEAK_TIME, so that
+        packets passing out in the rest of the run fit in it, and never below the floor.
+        """
         c = 2.0 * sum(np.linalg.norm(T, 2) for d, T in self.hoppings.items() if any(d))
-        return max(0.1 * self.eps_l1 / (c * self.span), self.floor)
+        remaining = max(self.eps_l1 * SHARE_LEAK - self._leaked, 0.0)
+        return max(remaining / (c * min(LEAK_TIME, self.span)), self.floor)
 
     # ------------------------------------------------------------------ steps
 
@@ -322,12 +382,12 @@ class KernelStepper:
         y, tail, _ = chebyshev_exponential(apply, center, half, h, X.ravel())
         return y.reshape(X.shape), tail
 
-    def _cf4(self, X: NDArray, S: int, t: float, h: float) -> tuple[NDArray, float]:
-        """One fourth-order commutator-free Magnus step (module docstring): two exponentials of L_B / 2 - f_j (F.s)."""
-        f1, f2 = (float(self._switch(np.array(t + h * (0.5 + x * _SQRT3 / 6.0)))) for x in (-1.0, 1.0))
+    def _cf6(self, X: NDArray, S: int, t: float, h: float) -> tuple[NDArray, float]:
+        """One sixth-order commutator-free Magnus step (module docstring): five exponentials of g_i L_B - phi_i (F.s)."""
+        f = self._switch(t + h * _CF6_NODES)
         y, tails = X.ravel(), 0.0
-        for fa in (_CF4_B * f1 + _CF4_A * f2, _CF4_A * f1 + _CF4_B * f2):  # the earlier node weighs first
-            apply, center, half = self._operator(self.gen, fa, 0.5)
+        for g in _CF6_WEIGHTS:  # in the order of application
+            apply, center, half = self._operator(self.gen, float(g @ f), float(g.sum()))
             y, tail, _ = chebyshev_exponential(apply, center, half, h, y)
             tails += tail
         return y.reshape(X.shape), tails
@@ -374,14 +434,12 @@ class KernelStepper:
                 boundary = self._boundary(t, direction)
                 stop = target if direction * (target - boundary) <= 0 else boundary
                 ramp = self._in_ramp(t, direction)
-                h = direction * min(h_ramp if ramp else h_exact, abs(stop - t))
+                h = direction * min(h_ramp if ramp else self._exact_step(X, S), abs(stop - t))
                 X, S = self._ensure_box(X, S, h, t)
                 edge_before = self._edge(X, S)
                 if ramp:
                     X_new, h, err1, err2, tail = self._magnus_step(X, S, t, h)
-                    local = max((err1 - _ROUNDING * self._l1(X)) / abs(h), 1e-300)
-                    allowed = self._ramp_allowance()
-                    h_ramp = min(h_exact, abs(h) * min(2.0, max(0.2, 0.9 * (allowed / local) ** 0.2)))
+                    h_ramp = self._next_ramp_step(max(err1 - _ROUNDING * self._l1(X), 1e-300), h, h_exact)
                 else:
                     err1 = err2 = 0.0
                     X_new, tail = self._exact(X, S, h, float(self._switch(np.array(t + 0.5 * h))))
@@ -395,12 +453,18 @@ class KernelStepper:
                     totals["series"] += tail
                     # edge mass up to the floor belongs to the wave of the initial truncation (counted there)
                     totals["leak"] += c * abs(h) * max(0.0, max(edge_before[k], edge_after[k]) - self.floor)
+                self._leaked = totals1["leak"]
                 X, t = X_new, t + h
                 self.steps += 1
             out[int(i)] = KernelSnapshot(
                 t, X.copy(), S, dict(totals1), dict(totals2), abs(float(np.linalg.norm(X)) - norm0)
             )
         return [out[i] for i in range(len(times))]
+
+    def _next_ramp_step(self, local: float, h: float, h_max: float) -> float:
+        """The ramp step that the error model predicts to meet the allowance (growth at most 2x, cut at most 5x)."""
+        ratio = self._ramp_allowance() * abs(h) / max(local, 1e-300)
+        return min(h_max, abs(h) * min(2.0, max(0.2, 0.9 * ratio ** (1.0 / _ORDER))))
 
     def _magnus_step(self, X: NDArray, S: int, t: float, h: float):
         """One Magnus step with its step-doubling estimate, h shrunk until the estimate fits the budget.
@@ -409,9 +473,9 @@ class KernelStepper:
         """
         allowed = self._ramp_allowance()
         while True:
-            big, tail1 = self._cf4(X, S, t, h)
-            half, tail2 = self._cf4(X, S, t, 0.5 * h)
-            half, tail3 = self._cf4(half, S, t + 0.5 * h, 0.5 * h)
+            big, tail1 = self._cf6(X, S, t, h)
+            half, tail2 = self._cf6(X, S, t, 0.5 * h)
+            half, tail3 = self._cf6(half, S, t + 0.5 * h, 0.5 * h)
             diff = (half - big) * _RICHARDSON
             err1 = float(np.abs(diff).reshape(X.shape[0] * X.shape[1], -1).sum(axis=1).max())
             err2 = float(np.linalg.norm(diff))
@@ -424,4 +488,4 @@ class KernelStepper:
                     f"Magnus steps of the ramp reach {_MIN_STEP:g} without meeting the error budget "
                     f"({err1:.2g} > {allowed * abs(h):.2g})"
                 )
-            h *= max(0.2, 0.9 * (allowed * abs(h) / (err1 - floor)) ** 0.25)
+            h *= max(0.2, 0.9 * (allowed * abs(h) / (err1 - floor)) ** (1.0 / _ORDER))

@@ -46,7 +46,6 @@ step of a ramp, a G part with the same sparsity (:meth:`Generator.matrix`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,15 +72,6 @@ def box_cells(S: int) -> NDArray[np.int64]:
 def shell_of_box(S: int) -> NDArray[np.int64]:
     """Max-norm shell |R|_inf of every cell of the box, shape (2S + 1, 2S + 1)."""
     return np.abs(box_cells(S)).max(axis=-1)
-
-
-@dataclass(frozen=True)
-class _Terms:
-    """Slots of the generator: destination and source flat indices and coefficients."""
-
-    rows: NDArray[np.int64]
-    cols: NDArray[np.int64]
-    coef: NDArray[np.complex128]
 
 
 class Generator:
@@ -127,41 +117,58 @@ class Generator:
         hops = {tuple(int(x) for x in d): np.asarray(T, dtype=complex) for d, T in hoppings.items()}
         hops = {d: T for d, T in hops.items() if np.any(T != 0)}
         u = box_cells(S) @ A  # (n, n, 2) cartesian R
-        idx = np.arange(self.size).reshape(N, N, n, n)
-        rows, cols, coefs = [], [], []
-        for d, T in hops.items():
-            dc = np.asarray(d, dtype=float) @ A
+        itype = np.int32 if self.size < 2**31 else np.int64
+        cell = np.arange(n * n, dtype=itype).reshape(n, n)
+        shifted = {}  # number of the cell R + d, -1 where it leaves the box
+        for d in hops:
+            shifted[d] = np.full((n, n), -1, dtype=itype)
             src = tuple(slice(max(0, x), n + min(0, x)) for x in d)
             dst = tuple(slice(max(0, -x), n - max(0, x)) for x in d)
-            ud = u[dst]
-            for a in range(N):
+            shifted[d][dst] = cell[src]
+
+        def slots(a, b):
+            """(d, c, side) of the nonzero terms of the rows (a, b, R): side +1 left, -1 right."""
+            out = []
+            for d, T in hops.items():
                 for c in range(N):
-                    if T[a, c] == 0 or left == 0:
-                        continue
-                    # left: sum_c K_d[a, c] X[R + d, c, b], area(tau_b, R + d + tau_c, R + tau_a)
-                    lin = _cross(ud, tau[a] - tau[c] - dc)  # (n', n')
-                    const = _cross(dc + tau[c] - tau, tau[a] - tau)  # over b
-                    ph = np.exp(0.5j * beta * (lin[None] + const[:, None, None]))  # (b, n', n')
-                    rows.append(idx[(a, slice(None)) + dst].ravel())
-                    cols.append(idx[(c, slice(None)) + src].ravel())
-                    coefs.append((left * T[a, c] * ph).ravel())
-            for c in range(N):
-                for b in range(N):
-                    if T[c, b] == 0 or right == 0:
-                        continue
-                    # right: sum_c X[R + d, a, c] K_d[c, b], area(tau_b, -d + tau_c, R + tau_a)
-                    w = -dc + tau[c] - tau[b]
-                    lin = -_cross(ud, w)
-                    const = _cross(w, tau - tau[b])  # over a
-                    ph = np.exp(0.5j * beta * (lin[None] + const[:, None, None]))  # (a, n', n')
-                    rows.append(idx[(slice(None), b) + dst].ravel())
-                    cols.append(idx[(slice(None), c) + src].ravel())
-                    coefs.append((-right * T[c, b] * ph).ravel())
-        rows_a = np.concatenate(rows)
-        order = np.argsort(rows_a, kind="stable")
-        self._terms = _Terms(rows_a[order], np.concatenate(cols)[order], np.concatenate(coefs)[order])
-        counts = np.bincount(self._terms.rows, minlength=self.size)
-        self._indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+                    if left and T[a, c] != 0:
+                        out.append((d, c, 1))
+                    if right and T[c, b] != 0:
+                        out.append((d, c, -1))
+            return out
+
+        # every row (a, b, R) has the same slots; a slot is empty where R + d leaves the box, so the
+        # number of entries is known beforehand and the CSR arrays are filled block by block
+        total = sum((n - abs(d[0])) * (n - abs(d[1])) for a in range(N) for b in range(N) for d, _, _ in slots(a, b))
+        self._cols = np.empty(total, dtype=itype)
+        self._coef = np.empty(total, dtype=complex)
+        counts = np.empty((N, N, n * n), dtype=itype)
+        at = 0
+        for a in range(N):
+            for b in range(N):
+                sl = slots(a, b)
+                data = np.empty((n, n, len(sl)), dtype=complex)
+                cols = np.empty((n, n, len(sl)), dtype=itype)
+                for k, (d, c, side) in enumerate(sl):
+                    T, dc = hops[d], np.asarray(d, dtype=float) @ A
+                    if side > 0:
+                        # sum_c K_d[a, c] X[R + d, c, b]: flux of the triangle (tau_b, R + d + tau_c, R + tau_a)
+                        area = _cross(u, tau[a] - tau[c] - dc) + _cross(dc + tau[c] - tau[b], tau[a] - tau[b])
+                        data[..., k] = left * T[a, c] * np.exp(0.5j * beta * area)
+                        cols[..., k] = np.where(shifted[d] >= 0, (c * N + b) * n * n + shifted[d], -1)
+                    else:
+                        # sum_c X[R + d, a, c] K_d[c, b]: flux of the triangle (tau_b, -d + tau_c, R + tau_a)
+                        w = -dc + tau[c] - tau[b]
+                        area = -_cross(u, w) + _cross(w, tau[a] - tau[b])
+                        data[..., k] = -right * T[c, b] * np.exp(0.5j * beta * area)
+                        cols[..., k] = np.where(shifted[d] >= 0, (a * N + c) * n * n + shifted[d], -1)
+                valid = cols >= 0  # row-major order of (R, slot) is the CSR order of the rows (a, b, R)
+                m = int(valid.sum())
+                self._cols[at : at + m] = cols[valid]
+                self._coef[at : at + m] = data[valid]
+                counts[a, b] = valid.sum(axis=-1).ravel()
+                at += m
+        self._indptr = np.concatenate([[0], np.cumsum(counts.ravel())]).astype(itype)
         s = u[None, None] + (tau[:, None, :] - tau[None, :, :])[:, :, None, None, :]  # s_ab(R)
         self.force_dot_s = (s @ F).ravel()  # (size,)
         self.max_s = float(np.sqrt((s**2).sum(axis=-1)).max())
@@ -173,12 +180,13 @@ class Generator:
 
     @property
     def nnz(self) -> int:
-        """Stored off-diagonal entries (memory ~ 24 bytes each)."""
-        return len(self._terms.rows)
+        """Stored off-diagonal entries (memory ~ 20 bytes each)."""
+        return len(self._cols)
 
     def matrix(self, scale: float = 1.0) -> sp.csr_matrix:
         """CSR of ``scale`` (c_L K * X - c_R X * K), the off-diagonal part of the generator."""
-        M = sp.csr_matrix((scale * self._terms.coef, self._terms.cols, self._indptr), shape=(self.size, self.size))
+        data = self._coef if scale == 1.0 else scale * self._coef
+        M = sp.csr_matrix((data, self._cols, self._indptr), shape=(self.size, self.size), copy=False)
         M.has_sorted_indices = False
         return M
 
