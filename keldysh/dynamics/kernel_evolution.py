@@ -13,8 +13,10 @@ Time stepping
 -------------
 Where f is constant (after the ramp, or at once for ``ramp = 0``) L is constant
 and exp(-i h L) is applied exactly by its Chebyshev-Bessel series
-(:func:`keldysh.dynamics.liouvillian.chebyshev_exponential`), in steps of
-h <= :data:`STEP_PHASE` / (spectral half-width) that keep the box margin small.
+(:func:`keldysh.dynamics.liouvillian.chebyshev_exponential`); each step takes
+the phase x = (spectral half-width) h among 15, 30, 60, 120 that minimizes the
+products per unit time (Bessel order / h) times the box area it needs (longer
+steps need a wider margin).
 During the ramp a sixth-order commutator-free Magnus step (CF6:5 of Alvermann
 and Fehske 2011, :func:`_cf6_table`) applies five exponentials
 exp(-i h (g_i L_B - phi_i f-weighted F.s)), g_i and phi_i the node weights
@@ -27,7 +29,8 @@ ramp; differences at the rounding floor (~100 eps ||X||_1) do not shrink it.
 Box and leakage
 ---------------
 Before every step the box is grown, if needed, so that the kernel's l1 mass
-beyond S - margin is below the leak threshold, margin = v h + 2 r + 2 cells
+beyond S - margin is below the threshold (the leak budget still unspent over
+c_edge LEAK_TIME, :meth:`KernelStepper._threshold`), margin = v h + 2 r + 2 cells
 (r the hopping range; v 1.5 times the largest front speed measured over the
 last steps, at most 2 max |grad eps| of the zero-field bands, which no part of
 the kernel outruns). After the step the mass on the outer r shells enters the
@@ -44,8 +47,8 @@ sum_R |delta X[R, a, b]|, which bounds the error of every element of W(p) at
 every p; ``l2`` = the Hilbert-Schmidt norm per cell of delta X, which bounds
 the error of the current through |delta j| <= ||delta X||_2 ||V~||_2 / A_cell
 (Cauchy-Schwarz; V = i[H, r]). Terms: ``series`` (dropped Bessel tails;
-rigorous in l2, same number used for l1), ``magnus`` (Richardson estimate of
-the ramp steps), ``leak`` (the Duhamel edge estimate; l2 rigorous given the
+rigorous in l2, same number used for l1), ``ramp`` (Richardson estimate of
+the Magnus steps), ``leak`` (the Duhamel edge estimate; l2 rigorous given the
 in-step maximum of the edge mass, l1 an estimate). The initial kernel's own
 error is added by the caller. The l2 norm of X is conserved by the exact and
 the truncated evolution alike; its drift is reported as a check.

@@ -38,9 +38,11 @@ norm and its error is the leakage through the box edge (Duhamel):
 :attr:`Generator.edge_norm` bound of the hops that leave the box.
 
 The generator is a CSR matrix on the flattened box ``X.reshape(-1)`` of layout
-(N, N, 2S + 1, 2S + 1) (row orbital, column orbital, R_1 + S, R_2 + S); its
-off-diagonal values are the sum of a K part and, for the fourth-order Magnus
-step of a ramp, a G part with the same sparsity (:meth:`Generator.matrix`).
+(N, N, 2S + 1, 2S + 1) (row orbital, column orbital, R_1 + S, R_2 + S): every
+row has one slot per hop and orbital of the left and of the right product
+(18 for QWZ), empty where the hop leaves the box; the diagonal E term is
+applied separately from ``force_dot_s``. :meth:`Generator.matrix` scales the
+off-diagonal part (the commutator-free Magnus steps use g L_B).
 """
 
 from __future__ import annotations
