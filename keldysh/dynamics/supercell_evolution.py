@@ -362,8 +362,9 @@ def supercell_states(
     rho0 = (V * np.asarray(occupation(E), dtype=float)[..., None, :]) @ np.conj(np.swapaxes(V, -1, -2))
     times = np.asarray(times, dtype=float)
     size = sc.norbs
-    if efield is None:
-        U = np.broadcast_to(np.eye(size, dtype=complex), (len(times),) + k.shape[:-1] + (size, size))
+    if efield is None:  # static H_B: U_k(t) = V exp(-i E t) V^dagger exactly
+        phases = np.exp(-1j * E[None] * times.reshape((-1,) + (1,) * E.ndim))
+        U = (V[None] * phases[..., None, :]) @ np.conj(np.swapaxes(V, -1, -2))[None]
         err = 0.0
     else:
         evo = propagate(sc, efield, k, times, tol=tol / (2 * size))

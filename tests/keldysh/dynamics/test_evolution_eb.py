@@ -138,3 +138,6 @@ def test_two_time_greens_functions():
     assert np.abs(Lk[1] - 1j * W).max() < TOL
     assert np.abs(Rk[1] + 0.5j * np.eye(2)).max() < 1e-12 and np.abs(Rk[0]).max() == 0
     assert np.abs(Rk[2]).max() > 0.1
+    # B alone: the equilibrium Green's functions, exp(-i H_B tau) on both routes
+    (Lk, Rk), (Ls, Rs) = (evolved_greens(QWZ, B, *METAL, T_mean, tau, P[:3], TOL, method=m) for m in ("kernel", "supercell"))
+    assert np.abs(Lk - Ls).max() < TOL and np.abs(Rk - Rs).max() < TOL and np.abs(Rk[2]).max() > 0.1
