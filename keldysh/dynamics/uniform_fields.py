@@ -297,8 +297,8 @@ class EvolvedState:
     def density(self) -> NDArray[np.float64]:
         """Particles per unit area (2D) / volume (3D) at every output time, shape (nt,)."""
         area = self.model.cell_area
-        if self.method == "bloch":
-            return np.full(len(self.times), np.nan)
+        if self.method == "bloch":  # conserved: the Brillouin-zone average of Tr f(h(k))
+            return np.full(len(self.times), self.info["density"])
         return np.array([np.trace(v[np.all(c == 0, axis=1)][0]).real for c, v in self.kernels]) / area
 
 
@@ -494,7 +494,8 @@ def _bloch_state(model, E, occ, times, tol) -> EvolvedState:
         u = (np.arange(n) + 0.5) / n
         k = np.stack(np.meshgrid(*([u] * model.dim), indexing="ij"), axis=-1) @ model.reciprocal_vectors
         evo = propagate(model, E, k, times, tol=0.1 * tol)
-        j = current_density(model, evo, initial_density(model, k, occ))
+        rho0 = initial_density(model, k, occ)
+        j = current_density(model, evo, rho0)
         if prev is not None and np.abs(j - prev).max() < 0.5 * tol:
             break
         if n >= (512 if model.dim == 2 else 128):
@@ -506,7 +507,8 @@ def _bloch_state(model, E, occ, times, tol) -> EvolvedState:
     err = np.full(len(times), float(np.abs(j - prev).max()) + evo.error_estimate)
     return EvolvedState(
         model, None, E, occ, times, "bloch", j, np.full(len(times), 2 * evo.error_estimate), err,
-        {"propagation": np.full(len(times), 2 * evo.error_estimate)}, {"grid": n}, [], 0.1 * tol,
+        {"propagation": np.full(len(times), 2 * evo.error_estimate)},
+        {"grid": n, "density": float(np.trace(rho0, axis1=-2, axis2=-1).real.mean()) / model.cell_area}, [], 0.1 * tol,
     )
 
 

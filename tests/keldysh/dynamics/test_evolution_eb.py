@@ -99,6 +99,7 @@ def test_zero_flux_reproduces_the_bloch_evolution():
         state = evolved_state(QWZ, (UniformB(0.0), E), *METAL, TIMES, TOL, method=method)
         assert np.abs(state.wigner(P) - W_ref).max() < TOL
         assert np.abs(state.current - reference.current).max() < TOL
+        assert np.abs(state.density() - reference.density()).max() < TOL
 
 
 @pytest.mark.slow
